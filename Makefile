@@ -1,0 +1,65 @@
+# Two commands matter: `make demo` and `make test`. Everything else is a step of them.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+DEMO_NAME ?= demo
+DEMO_LISTEN ?= 127.0.0.1:4466
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean
+
+setup: venv frontend chromium binaries
+
+venv: $(STAMPS)/venv
+$(STAMPS)/venv: pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+frontend: $(STAMPS)/frontend
+$(STAMPS)/frontend: frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*.ts)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	@mkdir -p $(STAMPS) && touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The Go binaries of the test control plane; built once, cached under ~/.cache/kubelantern.
+binaries:
+	testenv/build
+
+lint: venv
+	$(BIN)/ruff check src tests bench testenv/cluster
+	$(BIN)/ruff format --check src tests bench testenv/cluster
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: setup lint typecheck pytest
+
+demo: setup
+	testenv/cluster up --name $(DEMO_NAME)
+	testenv/cluster seed --name $(DEMO_NAME)
+	@echo
+	@echo "Kubelantern demo: open http://$(DEMO_LISTEN)/  (Ctrl-C stops the UI; 'make demo-down' stops the cluster)"
+	@echo
+	$(BIN)/kubelantern serve --listen $(DEMO_LISTEN) \
+	  --kubeconfig "$$(testenv/cluster kubeconfig --name $(DEMO_NAME) | tail -1)"
+
+demo-down:
+	testenv/cluster down --name $(DEMO_NAME)
+
+bench: setup
+	$(BIN)/python bench/list_pods.py
+
+clean:
+	rm -rf $(STAMPS) src/kubelantern/web/static/dist frontend/node_modules

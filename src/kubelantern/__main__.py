@@ -1,0 +1,5 @@
+"""Allow ``python -m kubelantern``."""
+
+from kubelantern.cli import main
+
+raise SystemExit(main())

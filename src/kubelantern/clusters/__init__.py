@@ -1,0 +1,1 @@
+"""Where clusters come from and how to talk to them."""

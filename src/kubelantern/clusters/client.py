@@ -1,0 +1,220 @@
+"""One async HTTP client per cluster, and the mapping of its failures to errors.
+
+The client takes an optional httpx transport (the seam for unit tests); the
+identity of each request comes from a ``Credentials`` object passed per call,
+so one client serves every user of a multi-user server.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+
+from kubelantern import errors
+from kubelantern.clusters.credentials import Credentials, KubeconfigCredentials
+from kubelantern.clusters.kubeconfig import ClusterConfig
+from kubelantern.clusters.tls import make_ssl_context
+
+log = logging.getLogger(__name__)
+
+Params = Mapping[str, str | int | list[str]] | None
+
+
+class ClusterClient:
+    """Talks to one API server; raises ``kubelantern.errors`` on failure."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        *,
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.timeout = timeout
+        self.own_credentials = KubeconfigCredentials(config)
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._cert_key: tuple[bytes | None, bytes | None] = (None, None)
+
+    async def _client(self) -> httpx.AsyncClient:
+        cert, key = self.config.client_cert_data, self.config.client_key_data
+        if self.own_credentials.uses_exec:
+            cred = await self.own_credentials.exec_credential()
+            if cred.client_cert and cred.client_key:
+                cert, key = cred.client_cert, cred.client_key
+        if self._http is not None and (cert, key) == self._cert_key:
+            return self._http
+        if self._http is not None:
+            await self._http.aclose()
+        ctx: ssl.SSLContext = make_ssl_context(
+            ca_data=self.config.ca_data,
+            insecure=self.config.insecure_skip_tls_verify,
+            client_cert=cert,
+            client_key=key,
+        )
+        self._cert_key = (cert, key)
+        self._http = httpx.AsyncClient(
+            base_url=self.config.server,
+            verify=ctx,
+            timeout=httpx.Timeout(self.timeout),
+            transport=self._transport,
+            proxy=self.config.proxy_url,
+            trust_env=False,
+            headers={"User-Agent": "kubelantern"},
+        )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _raise_for(
+        self,
+        response: httpx.Response,
+        body: bytes,
+        *,
+        verb: str | None,
+        resource: str | None,
+        namespace: str | None,
+    ) -> None:
+        try:
+            status_doc = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError:
+            status_doc = {}
+        if not isinstance(status_doc, dict):
+            status_doc = {}
+        message = str(status_doc.get("message") or body[:300].decode(errors="replace").strip())
+        if not message:
+            message = f"HTTP {response.status_code}"
+        cls = errors.api_error_for(response.status_code)
+        raise cls(
+            message,
+            status=response.status_code,
+            reason=str(status_doc.get("reason") or ""),
+            details=status_doc.get("details") or {},
+            cluster=self.name,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+        )
+
+    def _transport_error(self, exc: httpx.TransportError) -> errors.KubelanternError:
+        if isinstance(exc, httpx.TimeoutException):
+            return errors.ClusterTimeout(
+                f"{self.config.server} did not answer within {self.timeout:g} s",
+                cluster=self.name,
+            )
+        reason = str(exc) or type(exc).__name__
+        return errors.ClusterUnavailable(
+            f"cannot reach {self.config.server}: {reason}", cluster=self.name
+        )
+
+    async def _headers(
+        self, credentials: Credentials | None, extra: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        creds = credentials if credentials is not None else self.own_credentials
+        try:
+            headers = await creds.headers()
+        except Exception as exc:  # a plugin or token file failure: tell the user what failed
+            raise errors.Unauthorized(
+                f"could not get credentials for cluster {self.name}: {exc}",
+                status=401,
+                cluster=self.name,
+            ) from exc
+        if extra:
+            headers.update(extra)
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        credentials: Credentials | None = None,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        timeout: float | None = None,
+        verb: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+    ) -> httpx.Response:
+        """Send one request; a 4xx/5xx answer raises the matching ApiError."""
+        for attempt in (1, 2):
+            http = await self._client()
+            hdrs = await self._headers(credentials, headers)
+            try:
+                response = await http.request(
+                    method,
+                    path,
+                    params=params,
+                    headers=hdrs,
+                    content=content,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc) from exc
+            if response.status_code == 401 and attempt == 1:
+                creds = credentials if credentials is not None else self.own_credentials
+                creds.invalidate()
+                if credentials is None and self.own_credentials.uses_exec:
+                    continue  # a fresh exec credential may be accepted
+            if response.status_code >= 400:
+                self._raise_for(
+                    response, response.content, verb=verb, resource=resource, namespace=namespace
+                )
+            return response
+        raise AssertionError("unreachable")
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A request whose answer is a JSON object."""
+        response = await self.request(method, path, **kwargs)
+        data = orjson.loads(response.content)
+        if not isinstance(data, dict):
+            raise errors.KubelanternError(f"unexpected answer from {path}", cluster=self.name)
+        return data
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        credentials: Credentials | None = None,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        verb: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """A streaming request (watch, logs); errors are raised before the body."""
+        http = await self._client()
+        hdrs = await self._headers(credentials, headers)
+        request = http.build_request(
+            method,
+            path,
+            params=params,
+            headers=hdrs,
+            timeout=httpx.Timeout(self.timeout, read=timeout),
+        )
+        try:
+            response = await http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+        try:
+            if response.status_code >= 400:
+                body = await response.aread()
+                self._raise_for(response, body, verb=verb, resource=resource, namespace=namespace)
+            yield response
+        finally:
+            await response.aclose()

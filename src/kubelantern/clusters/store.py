@@ -1,0 +1,81 @@
+"""The clusters this process serves, by URL-safe name.
+
+A context name can hold characters that do not survive a URL path (EKS ARNs
+have ``/`` and ``:``), so each cluster gets a slug for ``/c/<slug>/`` and keeps
+its context name for display.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from kubelantern import errors
+from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.kubeconfig import ClusterConfig
+from kubelantern.resources.discovery import Discovery
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slugify(name: str) -> str:
+    slug = _UNSAFE.sub("-", name).strip("-.")
+    return slug or "cluster"
+
+
+@dataclass
+class Cluster:
+    """One cluster: its config, its client and its discovery cache."""
+
+    slug: str
+    config: ClusterConfig
+    client: ClusterClient
+    discovery: Discovery
+
+    @property
+    def display_name(self) -> str:
+        return self.config.name
+
+    @property
+    def default_namespace(self) -> str | None:
+        return self.config.namespace
+
+
+class ClusterStore:
+    """Name -> Cluster; the one place that creates and closes cluster clients."""
+
+    def __init__(self, *, timeout: float = 15.0) -> None:
+        self._timeout = timeout
+        self._clusters: dict[str, Cluster] = {}
+
+    def add(self, config: ClusterConfig) -> Cluster:
+        slug = base = slugify(config.name)
+        n = 2
+        while slug in self._clusters:
+            slug = f"{base}-{n}"
+            n += 1
+        client = ClusterClient(config, timeout=self._timeout)
+        cluster = Cluster(slug=slug, config=config, client=client, discovery=Discovery(client))
+        self._clusters[slug] = cluster
+        return cluster
+
+    def add_all(self, configs: Iterable[ClusterConfig]) -> None:
+        for config in configs:
+            self.add(config)
+
+    def get(self, slug: str) -> Cluster:
+        try:
+            return self._clusters[slug]
+        except KeyError:
+            raise errors.UnknownCluster(f"no cluster named {slug!r}") from None
+
+    def __iter__(self) -> Iterator[Cluster]:
+        return iter(list(self._clusters.values()))
+
+    def __len__(self) -> int:
+        return len(self._clusters)
+
+    async def aclose(self) -> None:
+        for cluster in self._clusters.values():
+            await cluster.client.aclose()

@@ -1,0 +1,1 @@
+"""What the UI knows about kinds: discovery, Table rows, relations."""

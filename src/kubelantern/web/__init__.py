@@ -1,0 +1,1 @@
+"""Routes, rendering, live streams, templates and static files."""

@@ -1,0 +1,115 @@
+"""One data dict -> an HTML page or its JSON twin.
+
+Every view builds a plain dict; ``render`` turns it into HTML with a Jinja2
+template, or into JSON when the path ends in ``.json`` or the client accepts
+``application/json``. The page links its twin with ``Link: rel=alternate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def wants_json(request: Request) -> bool:
+    if request.scope.get("kl_json"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def json_path(request: Request) -> str:
+    """The URL of the JSON twin of the current page."""
+    path = request.url.path
+    url = path if path.endswith(".json") else path.rstrip("/") + ".json"
+    if path.endswith("/") and not path.endswith(".json"):
+        url = path + "index.json"
+    return url + (f"?{request.url.query}" if request.url.query else "")
+
+
+def age(timestamp: str | None, now: dt.datetime | None = None) -> str:
+    """kubectl's short age: 45s, 12m, 5h, 3d, 2y (two units under a week)."""
+    if not timestamp:
+        return ""
+    try:
+        then = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    seconds = int(((now or dt.datetime.now(dt.UTC)) - then).total_seconds())
+    if seconds < 0:
+        seconds = 0
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    if days < 365 * 2:
+        return f"{days}d"
+    return f"{days // 365}y"
+
+
+def make_environment(prefix: str, extra_dirs: list[Path] | None = None) -> Environment:
+    """The Jinja2 environment; operator template dirs come first so they override."""
+    dirs = [str(d) for d in extra_dirs or []] + [str(TEMPLATES_DIR)]
+    env = Environment(
+        loader=FileSystemLoader(dirs),
+        autoescape=select_autoescape(["html", "xml"]),
+        enable_async=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    def url(path: str) -> str:
+        return prefix + (path if path.startswith("/") else "/" + path)
+
+    env.globals["url"] = url
+    env.filters["age"] = age
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    data: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """HTML or JSON for the same data."""
+    hdrs = dict(headers or {})
+    if wants_json(request):
+        hdrs["Vary"] = "Accept"
+        return JSONResponse(data, status_code=status, headers=hdrs)
+    env: Environment = request.app.state.kl.jinja
+    prefix = request.app.state.kl.settings.prefix
+    html = env.get_template(template).render(
+        request=request, data=data, json_url=json_path(request), prefix=prefix, **data
+    )
+    hdrs["Link"] = f'<{json_path(request)}>; rel="alternate"; type="application/json"'
+    hdrs["Vary"] = "Accept"
+    return HTMLResponse(html, status_code=status, headers=hdrs)

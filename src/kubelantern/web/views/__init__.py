@@ -1,0 +1,1 @@
+"""One module per page family; each view returns ``render(...)`` of one dict."""
