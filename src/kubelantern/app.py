@@ -18,6 +18,7 @@ from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import ClusterStore
 from kubelantern.settings import Settings
 from kubelantern.web import errors as web_errors
+from kubelantern.web.csrf import CSRFMiddleware
 from kubelantern.web.middleware import JsonSuffix, RequestLog
 from kubelantern.web.render import make_environment
 from kubelantern.web.state import AppState
@@ -74,4 +75,5 @@ def create_app(settings: Settings, *, clusters: list[ClusterConfig] | None = Non
         )
         outer.state.kl = state
         app = outer
+    app = CSRFMiddleware(app, secure=settings.secure_cookies, path=settings.prefix or "/")
     return RequestLog(JsonSuffix(app))

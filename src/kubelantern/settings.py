@@ -63,6 +63,12 @@ OPTIONS: tuple[Option, ...] = (
         kind="float",
     ),
     Option("page_size", "Objects per page in lists.", default=100, kind="int"),
+    Option(
+        "secure_cookies",
+        "Mark cookies Secure (set when users reach Kubelantern over HTTPS).",
+        default=False,
+        kind="bool",
+    ),
 )
 
 
@@ -79,6 +85,7 @@ class Settings:
     log_level: str = "info"
     request_timeout: float = 15.0
     page_size: int = 100
+    secure_cookies: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -14,3 +14,8 @@ def credentials_for(request: Request, cluster: Cluster) -> Credentials | None:
     ``None`` means the cluster's own kubeconfig credentials (local mode).
     """
     return None
+
+
+def identity_key(request: Request, cluster: Cluster) -> str:
+    """A stable, non-secret key of who is asking, for per-user caches."""
+    return f"kubeconfig:{cluster.slug}"

@@ -107,8 +107,15 @@ def render(
         return JSONResponse(data, status_code=status, headers=hdrs)
     env: Environment = request.app.state.kl.jinja
     prefix = request.app.state.kl.settings.prefix
+    from kubelantern.web.csrf import csrf_token
+
     html = env.get_template(template).render(
-        request=request, data=data, json_url=json_path(request), prefix=prefix, **data
+        request=request,
+        data=data,
+        json_url=json_path(request),
+        prefix=prefix,
+        csrf=csrf_token(request),
+        **data,
     )
     hdrs["Link"] = f'<{json_path(request)}>; rel="alternate"; type="application/json"'
     hdrs["Vary"] = "Accept"
