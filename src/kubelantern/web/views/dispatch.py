@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
 from kubelantern.web.state import app_state
-from kubelantern.web.views import clusters, resources
+from kubelantern.web.views import clusters, detail, resources
 
 
 async def cluster_root(request: Request) -> Response:
@@ -27,7 +27,7 @@ async def cluster_path(request: Request) -> Response:
         case ["namespaces", ns, resource]:
             return await resources.list_view(request, cluster, resource, ns)
         case ["namespaces", ns, resource, name]:
-            return await resources.detail_view(request, cluster, resource, ns, name)
+            return await detail.detail_view(request, cluster, resource, ns, name)
         case [resource, name]:
-            return await resources.detail_view(request, cluster, resource, None, name)
+            return await detail.detail_view(request, cluster, resource, None, name)
     raise errors.BadRequest(f"no page at {request.url.path}")
