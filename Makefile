@@ -7,7 +7,7 @@ DEMO_NAME ?= demo
 DEMO_LISTEN ?= 127.0.0.1:4466
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean
+.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean manifests
 
 setup: venv frontend chromium binaries
 
@@ -19,7 +19,7 @@ $(STAMPS)/venv: pyproject.toml
 	@mkdir -p $(STAMPS) && touch $@
 
 frontend: $(STAMPS)/frontend
-$(STAMPS)/frontend: frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*.ts)
+$(STAMPS)/frontend: frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*.ts frontend/src/*.css)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -30,16 +30,25 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# The Go binaries of the test control plane; built once, cached under ~/.cache/kubelantern.
+# The Go binaries of the test control plane (and helm for the chart tests); built once,
+# cached under ~/.cache/kubelantern.
 binaries:
-	testenv/build
+	testenv/build k8s kwok oauth2-proxy oidc helm
+
+# deploy/manifests/kubelantern.yaml from the Helm chart (a test checks it is up to date).
+manifests:
+	deploy/manifests/render > deploy/manifests/kubelantern.yaml.tmp
+	mv deploy/manifests/kubelantern.yaml.tmp deploy/manifests/kubelantern.yaml
 
 lint: venv
 	$(BIN)/ruff check src tests bench testenv/cluster
 	$(BIN)/ruff format --check src tests bench testenv/cluster
+	$(BIN)/hadolint Dockerfile
 
-typecheck: venv
+typecheck: venv frontend
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples/plugins
+	cd frontend && npx --no-install tsc --noEmit
 
 pytest: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -59,6 +68,7 @@ demo-down:
 	testenv/cluster down --name $(DEMO_NAME)
 
 bench: setup
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python bench/list_pods.py
 
 clean:

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from kubelantern.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = ROOT / "testenv" / "cluster"
 TEST_CLUSTER = os.environ.get("KUBELANTERN_TEST_CLUSTER", "kl-test")
-USERS = ("admin", "alice", "bob", "carol")
+USERS = ("admin", "alice", "bob", "carol", "kubelantern")
 
 
 def run_cluster(*args: str, timeout: float = 3600) -> str:
@@ -142,9 +143,11 @@ def start_server(*args: str, env: dict[str, str] | None = None) -> ServerProcess
     """Start the real ``kubelantern serve`` process and wait until it answers."""
     port = free_port()
     cmd = [sys.executable, "-m", "kubelantern", "serve", "--listen", f"127.0.0.1:{port}", *args]
-    proc = subprocess.Popen(
-        cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    # Output goes to a file: a pipe nobody reads would block a chatty server.
+    with tempfile.NamedTemporaryFile(
+        prefix="kubelantern-serve-", suffix=".log", delete=False
+    ) as log:
+        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     prefix = ""
     if "--base-url" in args:
@@ -152,11 +155,11 @@ def start_server(*args: str, env: dict[str, str] | None = None) -> ServerProcess
 
     def ready() -> bool:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise RuntimeError(f"kubelantern serve exited early:\n{out}")
+            out = Path(log.name).read_text(errors="replace")
+            raise RuntimeError(f"kubelantern serve exited early:\n{out[-4000:]}")
         return httpx.get(url + prefix + "/clusters.json", timeout=2).status_code == 200
 
-    wait_until(ready, 30, "kubelantern serve to answer")
+    wait_until(ready, 90, "kubelantern serve to answer")
     return ServerProcess(url=url + prefix, proc=proc)
 
 
@@ -174,3 +177,20 @@ def server(cluster: RealCluster) -> Iterator[ServerProcess]:
     srv = start_server("--kubeconfig", cluster.kubeconfig("admin"))
     yield srv
     stop_server(srv)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run Chromium tests last.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread for
+    the rest of the session, and code that calls ``asyncio.run`` after it would
+    fail with "Already running asyncio in this thread".
+    """
+
+    def uses_browser(item: pytest.Item) -> bool:
+        names = getattr(item, "fixturenames", ())
+        return (
+            "page" in names or "browser" in names or item.get_closest_marker("browser") is not None
+        )
+
+    items.sort(key=uses_browser)

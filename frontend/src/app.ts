@@ -1,5 +1,7 @@
-// The one script every page loads: htmx, the theme switch and ticking ages.
+// The one script every page loads: htmx, theme switch, ticking ages, live
+// tables (SSE), column sorting, the namespace chooser and the command palette.
 import htmx from "htmx.org";
+import { initPalette } from "./palette";
 
 declare global {
   interface Window {
@@ -7,6 +9,8 @@ declare global {
   }
 }
 window.htmx = htmx;
+
+const prefix = (): string => document.body.dataset.prefix ?? "";
 
 function toggleTheme(): void {
   const root = document.documentElement;
@@ -46,8 +50,195 @@ function tickAges(): void {
   });
 }
 
+// ---- live tables -----------------------------------------------------------
+
+function setStatus(text: string, cls: string): void {
+  const el = document.querySelector<HTMLElement>("[data-live-status]");
+  if (!el) return;
+  el.textContent = text;
+  el.className = `live-status ${cls}`;
+  document.body.dataset.live = cls;
+}
+
+function rowFromHtml(html: string): HTMLTableRowElement | null {
+  const tpl = document.createElement("template");
+  tpl.innerHTML = `<table><tbody>${html.trim()}</tbody></table>`;
+  return tpl.content.querySelector("tr");
+}
+
+function updateEmpty(tbody: HTMLElement): void {
+  const empty = document.querySelector<HTMLElement>("[data-empty]");
+  if (empty) empty.hidden = tbody.querySelector("tr:not(.gone)") !== null;
+}
+
+function liveTable(table: HTMLTableElement): void {
+  const url = table.dataset.watchUrl;
+  const tbody = table.tBodies[0];
+  if (!url || !tbody) return;
+  const partial = table.dataset.partial === "true";
+  const source = new EventSource(url);
+  source.addEventListener("open", () => setStatus("Live", "on"));
+  source.addEventListener("ready", () => setStatus("Live", "on"));
+  source.addEventListener("error", () => setStatus("Reconnecting…", "off"));
+  source.addEventListener("row", (ev) => {
+    const data = JSON.parse((ev as MessageEvent).data) as { key: string; html: string };
+    const row = rowFromHtml(data.html);
+    if (!row) return;
+    const existing = tbody.querySelector<HTMLTableRowElement>(`tr[data-key="${CSS.escape(data.key)}"]`);
+    if (existing) {
+      existing.replaceWith(row);
+    } else {
+      const rows = Array.from(tbody.querySelectorAll<HTMLTableRowElement>("tr"));
+      const after = rows.find((r) => (r.dataset.key ?? "") > data.key);
+      if (after) tbody.insertBefore(row, after);
+      else if (!partial) tbody.appendChild(row);
+      else return; // beyond this page: it belongs to a later page
+    }
+    row.classList.add("flash");
+    tickAges();
+    updateEmpty(tbody);
+  });
+  source.addEventListener("delete", (ev) => {
+    const data = JSON.parse((ev as MessageEvent).data) as { key: string };
+    const row = tbody.querySelector<HTMLTableRowElement>(`tr[data-key="${CSS.escape(data.key)}"]`);
+    if (row) row.remove();
+    updateEmpty(tbody);
+  });
+  source.addEventListener("relist", () => {
+    source.close();
+    window.location.reload();
+  });
+  source.addEventListener("problem", (ev) => {
+    const data = JSON.parse((ev as MessageEvent).data) as { message: string };
+    setStatus(`Live updates stopped: ${data.message}`, "off");
+    source.close();
+  });
+  window.addEventListener("pagehide", () => source.close());
+}
+
+function liveDetail(el: HTMLElement): void {
+  const url = el.dataset.watchUrl;
+  const body = document.getElementById("detail-body");
+  if (!url || !body) return;
+  const source = new EventSource(url);
+  source.addEventListener("ready", () => setStatus("Live", "on"));
+  source.addEventListener("error", () => setStatus("Reconnecting…", "off"));
+  source.addEventListener("changed", () => {
+    // The detail view re-renders its body as a fragment (hx-trigger="kl:refresh").
+    htmx.trigger(body, "kl:refresh");
+  });
+  body.addEventListener("htmx:afterSwap", () => tickAges());
+  source.addEventListener("deleted", () => {
+    setStatus("This object was deleted", "off");
+    document.body.classList.add("object-deleted");
+    source.close();
+  });
+  window.addEventListener("pagehide", () => source.close());
+}
+
+// ---- sorting -----------------------------------------------------------------
+
+function sortBy(key: string): void {
+  const url = new URL(window.location.href);
+  const current = url.searchParams.get("sort") ?? "";
+  const next = current === key ? `-${key}` : key;
+  url.searchParams.set("sort", next);
+  url.searchParams.delete("continue");
+  window.location.assign(url.toString());
+}
+
+// ---- namespace chooser ---------------------------------------------------------
+
+function readCookieList(name: string): string[] {
+  const m = document.cookie.split("; ").find((c) => c.startsWith(`${name}=`));
+  if (!m) return [];
+  return decodeURIComponent(m.slice(name.length + 1)).split(",").filter(Boolean);
+}
+
+function writeCookieList(name: string, values: string[]): void {
+  const path = prefix() || "/";
+  document.cookie = `${name}=${encodeURIComponent(values.join(","))}; path=${path}; max-age=31536000; SameSite=Lax`;
+}
+
+/** Navigate the current view to the chosen namespaces, remembering them per cluster. */
+export function chooseNamespaces(cluster: string, chosen: string[]): void {
+  writeCookieList(`kl_ns.${cluster}`, chosen);
+  const path = window.location.pathname.slice(prefix().length);
+  const base = `${prefix()}/c/${cluster}/`;
+  const rest = path.startsWith(`/c/${cluster}/`) ? path.slice(`/c/${cluster}/`.length) : "";
+  let parts = rest.split("/").filter(Boolean);
+  if (parts[0] === "namespaces" && parts.length >= 3) parts = parts.slice(2);
+  // Keep the kind when the page is a list; from a detail page go to the kind's list.
+  const kind = parts.length >= 1 && parts[0] !== "namespaces" ? parts[0] : "";
+  if (!kind) {
+    window.location.reload();
+    return;
+  }
+  let target: string;
+  if (chosen.length === 1) target = `${base}namespaces/${chosen[0]}/${kind}`;
+  else if (chosen.length > 1) target = `${base}${kind}?namespaces=${chosen.join(",")}`;
+  else target = `${base}${kind}`;
+  window.location.assign(target);
+}
+
+function initNamespaceChooser(root: HTMLElement): void {
+  const cluster = root.dataset.cluster ?? "";
+  const select = root.querySelector<HTMLSelectElement>("[data-ns-select]");
+  select?.addEventListener("change", () => {
+    const values = Array.from(select.selectedOptions).map((o) => o.value);
+    chooseNamespaces(cluster, values.includes("") ? [] : values);
+  });
+  root.querySelector("[data-ns-apply]")?.addEventListener("click", () => {
+    const all = root.querySelector<HTMLInputElement>("[data-ns-all]");
+    const boxes = Array.from(root.querySelectorAll<HTMLInputElement>("[data-ns-box]"));
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+    chooseNamespaces(cluster, all?.checked && chosen.length === 0 ? [] : chosen);
+  });
+  root.querySelector<HTMLFormElement>("[data-ns-add]")?.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const input = (ev.target as HTMLFormElement).elements.namedItem("ns") as HTMLInputElement;
+    const name = input.value.trim();
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+      input.setCustomValidity("A namespace name: lower-case letters, digits and '-'");
+      input.reportValidity();
+      return;
+    }
+    const known = readCookieList(`kl_known_ns.${cluster}`);
+    if (!known.includes(name)) writeCookieList(`kl_known_ns.${cluster}`, [...known, name]);
+    chooseNamespaces(cluster, [name]);
+  });
+}
+
+// ---- wiring ----------------------------------------------------------------------
+
 document.addEventListener("click", (ev) => {
   const target = ev.target as HTMLElement | null;
   if (target?.closest("[data-theme-toggle]")) toggleTheme();
+  const sort = target?.closest<HTMLElement>("[data-sort-key]");
+  if (sort?.dataset.sortKey) sortBy(sort.dataset.sortKey);
 });
-setInterval(tickAges, 1000);
+
+function initClusterSwitch(select: HTMLSelectElement): void {
+  select.addEventListener("change", () => select.form?.submit());
+}
+
+function initKubeconfigUpload(input: HTMLInputElement): void {
+  input.addEventListener("change", () => {
+    const file = input.files?.[0];
+    const area = input.form?.querySelector<HTMLTextAreaElement>("textarea[name=kubeconfig]");
+    if (file && area) void file.text().then((text) => (area.value = text));
+  });
+}
+
+function init(): void {
+  document.querySelectorAll<HTMLInputElement>("[data-kubeconfig-file]").forEach(initKubeconfigUpload);
+  document.querySelectorAll<HTMLSelectElement>("[data-cluster-select]").forEach(initClusterSwitch);
+  document.querySelectorAll<HTMLTableElement>("table[data-live-table]").forEach(liveTable);
+  document.querySelectorAll<HTMLElement>("[data-live-detail]").forEach(liveDetail);
+  document.querySelectorAll<HTMLElement>("[data-ns-chooser]").forEach(initNamespaceChooser);
+  initPalette(prefix);
+  setInterval(tickAges, 1000);
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+else init();

@@ -3,56 +3,140 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from kubelantern import errors
-from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
+from kubelantern.auth import config as auth_config
+from kubelantern.auth.identity import AuthMiddleware
+from kubelantern.auth.oidc import OIDCClient, session_refresher
+from kubelantern.clusters.incluster import in_cluster_config
+from kubelantern.clusters.kubeconfig import ClusterConfig, KubeconfigError, load_files
 from kubelantern.clusters.store import ClusterStore
+from kubelantern.desktop import LocalTokenGate
+from kubelantern.operate import readonly
+from kubelantern.plugins import calls as plugin_calls
+from kubelantern.plugins import manager as plugin_manager
 from kubelantern.settings import Settings
 from kubelantern.web import errors as web_errors
 from kubelantern.web.csrf import CSRFMiddleware
 from kubelantern.web.middleware import JsonSuffix, RequestLog
+from kubelantern.web.ops import Operations
 from kubelantern.web.render import make_environment
 from kubelantern.web.state import AppState
+from kubelantern.web.views import actions as action_views
+from kubelantern.web.views import activity as activity_views
+from kubelantern.web.views import addcluster, dispatch, multicluster, switch
+from kubelantern.web.views import auth as auth_views
 from kubelantern.web.views import clusters as cluster_views
-from kubelantern.web.views import dispatch
+from kubelantern.web.views import exec as exec_views
+from kubelantern.web.views import plugins as plugin_views
+from kubelantern.web.views import search as search_views
 
+log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 def load_clusters(settings: Settings) -> list[ClusterConfig]:
-    """Every context of every configured kubeconfig."""
-    paths = settings.kubeconfig_paths()
-    return load_files(paths, context=settings.context) if paths else []
+    """Every context of every configured kubeconfig, and the pod's own cluster.
+
+    With ``--in-cluster`` only kubeconfig files named in the settings add
+    clusters: the ``$KUBECONFIG`` / ``~/.kube/config`` fallback is for laptops,
+    and in a pod (or a test posing as one) it would add clusters nobody chose.
+    """
+    configs: list[ClusterConfig] = []
+    if settings.in_cluster:
+        configs.append(in_cluster_config(settings.in_cluster_name))
+    paths = list(settings.kubeconfig) if settings.in_cluster else settings.kubeconfig_paths()
+    if paths:
+        configs += load_files(paths, context=settings.context)
+    return configs
 
 
-def create_app(settings: Settings, *, clusters: list[ClusterConfig] | None = None) -> ASGIApp:
-    store = ClusterStore(timeout=settings.request_timeout)
+def create_app(
+    settings: Settings,
+    *,
+    clusters: list[ClusterConfig] | None = None,
+    local_token: str | None = None,
+    plugins: Iterable[object] = (),
+) -> ASGIApp:
+    """The app; ``local_token`` is desktop mode's per-run key (``kubelantern.desktop``).
+
+    ``plugins`` are plugin objects registered in addition to the installed and
+    ``--plugins-dir`` ones (``kubelantern.testing.make_app`` passes them).
+    """
+    loaded = plugin_manager.load(settings, extra=plugins)  # failures are reported, not raised
+    auth = auth_config.from_settings(settings)  # AuthConfigError: a setting to fix
+    store = ClusterStore(timeout=settings.request_timeout, mode_for=auth.mode_for)
     store.add_all(load_clusters(settings) if clusters is None else clusters)
-    state = AppState(settings=settings, clusters=store, jinja=make_environment(settings.prefix))
+    oidc = OIDCClient(auth.oidc, timeout=settings.request_timeout) if auth.oidc else None
+    state = AppState(
+        settings=settings,
+        clusters=store,
+        jinja=make_environment(settings.prefix, loaded.template_dirs()),
+        auth=auth,
+        oidc=oidc,
+        plugins=loaded,
+    )
+    state.runtime = addcluster.runtime_for(settings)
+    for entry in state.runtime.entries.values() if state.runtime else ():
+        try:
+            store.add(entry.config())
+        except KubeconfigError as exc:
+            log.warning("skipping the added cluster %s: %s", entry.name, exc)
+    state.jinja.globals["auth_user"] = auth_views.current_user
+    state.jinja.globals.update(readonly.template_globals(settings, store))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await plugin_calls.startup(state)  # cluster providers, then the startup hooks
+        for cluster in store:
+            state.health.watch(cluster.slug, cluster.client)
         yield
+        await plugin_calls.shutdown(state)
+        await state.health.stop()
         await store.aclose()
+        if oidc is not None:
+            await oidc.aclose()
 
     routes = [
         Route("/", cluster_views.clusters_page, name="clusters"),
         Route("/clusters", cluster_views.clusters_page),
+        Route("/-/search", search_views.global_search),
+        Route("/-/list/{resource}", multicluster.multi_list),
+        Route("/-/watch", multicluster.multi_watch),
+        Route("/-/switch", switch.switch_cluster),
+        Route("/-/clusters/add", addcluster.add_form, methods=["GET"]),
+        Route("/-/clusters/add", addcluster.add_submit, methods=["POST"]),
+        Route("/-/clusters/{cluster}/remove", addcluster.remove_cluster, methods=["POST"]),
+        Route("/-/clusters/{cluster}/rename", addcluster.rename_cluster, methods=["POST"]),
+        Route("/-/whoami", auth_views.whoami),
+        Route("/-/activity", activity_views.activity_page),
+        Route("/-/login", auth_views.login_page, methods=["GET"]),
+        Route("/-/login", auth_views.login_submit, methods=["POST"]),
+        Route("/-/logout", auth_views.logout, methods=["POST"]),
+        Route("/-/oidc/login", auth_views.oidc_login),
+        Route("/-/oidc/callback", auth_views.oidc_callback),
         Route("/c/{cluster}", dispatch.cluster_root),
         Route("/c/{cluster}/{rest:path}", dispatch.cluster_path),
+        Route("/c/{cluster}/{rest:path}", action_views.post, methods=["POST"]),
+        WebSocketRoute(
+            "/c/{cluster}/namespaces/{namespace}/pods/{name}/{action}", exec_views.terminal_socket
+        ),
+        *plugin_views.install(state),  # /-/plugins and the plugins' pages under /-/p/
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     exception_handlers = {
         errors.KubelanternError: web_errors.kubelantern_error,
+        errors.Unauthorized: auth_views.unauthorized,  # sign in again, back to this page
         HTTPException: web_errors.http_error,
         Exception: web_errors.unexpected_error,
     }
@@ -75,5 +159,22 @@ def create_app(settings: Settings, *, clusters: list[ClusterConfig] | None = Non
         )
         outer.state.kl = state
         app = outer
+    app = readonly.ReadOnlyGuard(app, settings=settings, clusters=store)
+    app = AuthMiddleware(
+        app,
+        auth,
+        refuse=auth_views.refusal(state),
+        refresh=session_refresher(oidc) if oidc else None,
+    )
     app = CSRFMiddleware(app, secure=settings.secure_cookies, path=settings.prefix or "/")
-    return RequestLog(JsonSuffix(app))
+    app = JsonSuffix(app)
+    if local_token is not None:
+        app = LocalTokenGate(app, local_token, path=settings.prefix or "/")
+    # Outermost: health, readiness and metrics answer without sign-in (web/ops.py).
+    return Operations(
+        RequestLog(app),
+        clusters=store,
+        monitor=state.health,
+        prefix=settings.prefix,
+        require_clusters=settings.require_clusters,
+    )

@@ -5,6 +5,9 @@ user sees a specific message and an API client a proper status, never a trace::
 
     KubelanternError                 500
     ├── BadRequest                   400  (malformed input of ours)
+    │   └── InvalidYaml              400  (a YAML syntax error, with line and column)
+    ├── ReadOnly                     403  (a write while the read-only switch is on)
+    ├── PayloadTooLarge              413  (a request body over the limit)
     ├── UnknownCluster               404
     ├── UnknownResource              404  (no such kind in the cluster's discovery)
     └── ApiError                     status of the API server's answer
@@ -49,6 +52,36 @@ class KubelanternError(Exception):
 class BadRequest(KubelanternError):
     status = 400
     title = "Bad request"
+
+
+class InvalidYaml(BadRequest):
+    """YAML the parser refused; ``line``/``column`` are 1-based, for the editor's marker."""
+
+    title = "Invalid YAML"
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.line is not None:
+            data["line"] = self.line
+            data["column"] = self.column
+        return data
+
+
+class ReadOnly(KubelanternError):
+    """Refused by Kubelantern itself, not RBAC: the operator switched writes off."""
+
+    status = 403
+    title = "Read-only"
+
+
+class PayloadTooLarge(KubelanternError):
+    status = 413
+    title = "Request too large"
 
 
 class UnknownCluster(KubelanternError):

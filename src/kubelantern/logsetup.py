@@ -1,7 +1,14 @@
-"""Logging as text for people or JSON lines for log collectors."""
+"""Logging as text for people or JSON lines for log collectors.
+
+Every line logged while a request is handled carries that request's id
+(``request_id``, also sent back as ``X-Request-Id``): ``RequestLog`` puts it in
+a context variable, which asyncio copies into the tasks a request starts
+(watches, streams), and ``RequestIdFilter`` adds it to each record.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import sys
@@ -10,6 +17,33 @@ from typing import Any
 import orjson
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kubelantern_request_id", default=None
+)
+
+
+class RequestIdFilter(logging.Filter):
+    """Add the current request's id to records that do not carry one already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            rid = request_id.get()
+            if rid is not None:
+                record.request_id = rid
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """The human format, with ``[request id]`` when the line belongs to a request."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        rid = getattr(record, "request_id", None)
+        return f"{line} [{rid}]" if rid else line
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,7 +69,8 @@ def configure(fmt: str = "text", level: str = "info") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -2,7 +2,8 @@
 
 One table feeds argparse, the ``KUBELANTERN_*`` environment variables and the
 docs, so an option cannot exist in one place and be missing from another.
-Precedence: command-line flag > environment variable > default.
+Precedence: command-line flag > environment variable > config file (``--config``,
+see ``kubelantern.configfile``) > default.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option(
+        "config",
+        "YAML file with any of these settings (snake_case keys) and per-cluster ones; "
+        "flags and env vars win over it. Check it with `kubelantern config check`.",
+    ),
+    Option(
         "kubeconfig",
         "Kubeconfig file to read clusters from; repeatable. In the env var, separate "
         "paths with ':'. Default: $KUBECONFIG, else ~/.kube/config.",
@@ -47,6 +53,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "in_cluster",
         "Add the cluster Kubelantern runs in (ServiceAccount token and CA).",
+        default=False,
+        kind="bool",
+    ),
+    Option("in_cluster_name", "Name of the --in-cluster cluster in URLs.", default="in-cluster"),
+    Option(
+        "require_clusters",
+        "Report not ready (/readyz 503) while any configured cluster is unreachable.",
         default=False,
         kind="bool",
     ),
@@ -64,8 +77,159 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("page_size", "Objects per page in lists.", default=100, kind="int"),
     Option(
+        "namespaces",
+        "Namespaces the chooser offers when a user may not list namespaces; repeatable "
+        "(env: ':'-separated).",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "read_only",
+        "Refuse every write (edit, create, actions, exec) in every cluster, whatever RBAC allows.",
+        default=False,
+        kind="bool",
+    ),
+    Option(
+        "read_only_clusters",
+        "Refuse every write in these clusters (names as in /c/<name>/); repeatable "
+        "(env: ':'-separated).",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "add_clusters",
+        "Let users add clusters from the UI: auto = yes locally, no with --in-cluster.",
+        default="auto",
+        choices=("auto", "on", "off"),
+    ),
+    Option(
+        "clusters_file",
+        "Where clusters added from the UI are kept (default locally: "
+        "~/.config/kubelantern/clusters.yaml; in a cluster: memory only).",
+    ),
+    Option(
         "secure_cookies",
         "Mark cookies Secure (set when users reach Kubelantern over HTTPS).",
+        default=False,
+        kind="bool",
+    ),
+    # Sign-in and identity (docs/operator-guide.md, "Authentication").
+    Option(
+        "auth_mode",
+        "How requests authenticate to clusters: the kubeconfig's own credentials, the "
+        "user's bearer token, impersonation of the user a trusted proxy names, or "
+        "Kubelantern's own OIDC login.",
+        default="kubeconfig",
+        choices=("kubeconfig", "bearer", "impersonate", "oidc"),
+    ),
+    Option(
+        "cluster_auth",
+        "Auth mode of one cluster, as NAME=MODE (NAME as in /c/<name>/ or the context "
+        "name); repeatable (env: ':'-separated). Overrides --auth-mode.",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "trusted_proxies",
+        "Comma-separated addresses/CIDRs of the sign-in proxy (OAuth2 Proxy); identity "
+        "headers from anywhere else are refused.",
+        default="",
+    ),
+    Option(
+        "proxy_secret_file",
+        "File with a secret the sign-in proxy sends in --proxy-secret-header; requests "
+        "with identity headers must carry it.",
+    ),
+    Option(
+        "proxy_secret_header",
+        "Header that carries the proxy's shared secret.",
+        default="X-Kubelantern-Proxy-Secret",
+    ),
+    Option(
+        "user_header",
+        "Header naming the user to impersonate (X-Auth-Request-* variants are read too).",
+        default="X-Forwarded-User",
+    ),
+    Option(
+        "groups_header",
+        "Header with the user's comma-separated groups.",
+        default="X-Forwarded-Groups",
+    ),
+    Option("impersonate_user_prefix", "Prefix added to impersonated user names.", default=""),
+    Option("impersonate_group_prefix", "Prefix added to impersonated group names.", default=""),
+    Option(
+        "bearer_source",
+        "Where mode bearer finds the token: the Authorization header (ID token from "
+        "--pass-authorization-header), X-Forwarded-Access-Token (--pass-access-token), or a "
+        "sign-in form.",
+        default="authorization",
+        choices=("authorization", "access-token", "form"),
+    ),
+    Option("oidc_issuer", "OIDC issuer URL for mode oidc."),
+    Option("oidc_client_id", "OIDC client id for mode oidc."),
+    Option("oidc_client_secret_file", "File with the OIDC client secret for mode oidc."),
+    Option(
+        "oidc_scopes", "Scopes Kubelantern asks for in mode oidc.", default="openid email profile"
+    ),
+    Option("oidc_ca_file", "CA bundle to trust for the OIDC issuer (default: system CAs)."),
+    Option(
+        "oidc_redirect_url",
+        "Callback URL registered at the provider (default: this server's /-/oidc/callback).",
+    ),
+    Option(
+        "oidc_token",
+        "Which token mode oidc sends to the API server.",
+        default="id_token",
+        choices=("id_token", "access_token"),
+    ),
+    Option(
+        "session_secret_file",
+        "File with the key that encrypts session cookies; every replica needs the same one "
+        "(default: a key per process).",
+    ),
+    Option("session_max_age", "Seconds a sign-in lasts.", default=8 * 3600, kind="int"),
+    Option(
+        "sign_in_url",
+        "Where the sign-in proxy starts a sign-in; rd=<page> is appended.",
+        default="/oauth2/start",
+    ),
+    Option(
+        "sign_out_url",
+        "Where sign-out goes after clearing Kubelantern's session, e.g. /oauth2/sign_out.",
+        default="",
+    ),
+    # Plugins (docs/plugins.md).
+    Option(
+        "plugins_dir",
+        "Load plugins from the .py files and packages in this folder; repeatable "
+        "(env: ':'-separated).",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "disable_plugin",
+        "Do not load the plugin of this name (it is not even imported); repeatable "
+        "(env: ':'-separated).",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "allow_plugin",
+        "Load only these plugins, besides the built-in ones; repeatable (env: ':'-separated). "
+        "Default: every installed plugin and every one in --plugins-dir.",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "plugin_setting",
+        "A plugin setting as PLUGIN.NAME=VALUE; repeatable. The variable "
+        "KUBELANTERN_PLUGIN_<PLUGIN>_<NAME> overrides it.",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "trace_plugins",
+        "Log every plugin hook call and its result (pluggy's hook call monitoring).",
         default=False,
         kind="bool",
     ),
@@ -76,16 +240,50 @@ OPTIONS: tuple[Option, ...] = (
 class Settings:
     """The resolved settings of one Kubelantern process."""
 
+    config: str | None = None
     kubeconfig: tuple[str, ...] = ()
     context: str | None = None
     in_cluster: bool = False
+    in_cluster_name: str = "in-cluster"
+    require_clusters: bool = False
     listen: str = "127.0.0.1:4466"
     base_url: str = ""
     log_format: str = "text"
     log_level: str = "info"
     request_timeout: float = 15.0
     page_size: int = 100
+    read_only: bool = False
+    read_only_clusters: tuple[str, ...] = ()
     secure_cookies: bool = False
+    add_clusters: str = "auto"
+    clusters_file: str | None = None
+    namespaces: tuple[str, ...] = ()
+    auth_mode: str = "kubeconfig"
+    cluster_auth: tuple[str, ...] = ()
+    trusted_proxies: str = ""
+    proxy_secret_file: str | None = None
+    proxy_secret_header: str = "X-Kubelantern-Proxy-Secret"
+    user_header: str = "X-Forwarded-User"
+    groups_header: str = "X-Forwarded-Groups"
+    impersonate_user_prefix: str = ""
+    impersonate_group_prefix: str = ""
+    bearer_source: str = "authorization"
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret_file: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_ca_file: str | None = None
+    oidc_redirect_url: str | None = None
+    oidc_token: str = "id_token"
+    session_secret_file: str | None = None
+    session_max_age: int = 8 * 3600
+    sign_in_url: str = "/oauth2/start"
+    sign_out_url: str = ""
+    plugins_dir: tuple[str, ...] = ()
+    disable_plugin: tuple[str, ...] = ()
+    allow_plugin: tuple[str, ...] = ()
+    plugin_setting: tuple[str, ...] = ()
+    trace_plugins: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -166,9 +364,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve(
     args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Build Settings from parsed flags, then env vars, then defaults."""
+    """Build Settings from parsed flags, then env vars, then the config file, then defaults."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    file_values = _file_values(args, env)
     for option in OPTIONS:
         value = getattr(args, option.name, None) if args is not None else None
         if value is None and option.env in env:
@@ -177,12 +376,29 @@ def resolve(
             except ValueError as exc:
                 raise SystemExit(f"kubelantern: invalid {option.env}: {exc}") from exc
         if value is None:
+            value = file_values.get(option.name)
+        if value is None:
             continue
         if option.kind == "list":
             value = tuple(value)
         values[option.name] = value
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _file_values(args: argparse.Namespace | None, env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings in ``--config`` / ``KUBELANTERN_CONFIG``; every mistake ends the start."""
+    from kubelantern import configfile
+
+    path = getattr(args, "config", None) if args is not None else None
+    path = path or env.get(ENV_PREFIX + "CONFIG")
+    if not path:
+        return {}
+    try:
+        return configfile.load(path)
+    except configfile.ConfigFileError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise SystemExit(f"kubelantern: config file {path} is not valid:\n{lines}") from exc
 
 
 def describe() -> Sequence[Option]:

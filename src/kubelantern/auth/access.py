@@ -102,5 +102,46 @@ async def can_all(
     return list(await asyncio.gather(*(can(cluster, credentials, identity, c) for c in checks)))
 
 
+_rules_cache: dict[tuple[str, str, str], tuple[float, list[dict[str, object]] | None]] = {}
+
+
+async def resource_rules(
+    cluster: Cluster, credentials: Credentials | None, identity: str, namespace: str
+) -> list[dict[str, object]] | None:
+    """SelfSubjectRulesReview's resource rules in a namespace (None if it failed).
+
+    A UI hint only: the review may be incomplete with webhook authorizers.
+    """
+    key = (cluster.slug, identity, namespace)
+    hit = _rules_cache.get(key)
+    now = time.monotonic()
+    if hit and now - hit[0] < TTL:
+        return hit[1]
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "spec": {"namespace": namespace},
+    }
+    try:
+        doc = await cluster.client.json(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            credentials=credentials,
+            content=orjson.dumps(body),
+            headers={"Content-Type": "application/json"},
+            timeout=5.0,
+        )
+        rules: list[dict[str, object]] | None = list(
+            (doc.get("status") or {}).get("resourceRules") or []
+        )
+    except errors.KubelanternError:
+        rules = None
+    if len(_rules_cache) > _MAX_ENTRIES:
+        _rules_cache.clear()
+    _rules_cache[key] = (now, rules)
+    return rules
+
+
 def clear_cache() -> None:
     _cache.clear()
+    _rules_cache.clear()

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import orjson
 
-from kubelantern import errors
-from kubelantern.clusters.credentials import Credentials, KubeconfigCredentials
+from kubelantern import errors, metrics
+from kubelantern.clusters.credentials import Credentials, KubeconfigCredentials, NoCredentials
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.tls import make_ssl_context
 
@@ -35,7 +35,13 @@ class ClusterClient:
         *,
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        anonymous: bool = False,
     ) -> None:
+        # anonymous: modes bearer and oidc send the user's token with every request,
+        # so the client presents nothing of its own (no client certificate, no
+        # kubeconfig token or exec plugin): a request without the user's token can
+        # never fall back to the kubeconfig's rights.
+        self.anonymous = anonymous
         self.config = config
         self.name = config.name
         self.timeout = timeout
@@ -43,10 +49,13 @@ class ClusterClient:
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._cert_key: tuple[bytes | None, bytes | None] = (None, None)
+        self._ssl: ssl.SSLContext | None = None
 
     async def _client(self) -> httpx.AsyncClient:
         cert, key = self.config.client_cert_data, self.config.client_key_data
-        if self.own_credentials.uses_exec:
+        if self.anonymous:
+            cert, key = None, None
+        elif self.own_credentials.uses_exec:
             cred = await self.own_credentials.exec_credential()
             if cred.client_cert and cred.client_key:
                 cert, key = cred.client_cert, cred.client_key
@@ -61,6 +70,7 @@ class ClusterClient:
             client_key=key,
         )
         self._cert_key = (cert, key)
+        self._ssl = ctx
         self._http = httpx.AsyncClient(
             base_url=self.config.server,
             verify=ctx,
@@ -69,8 +79,23 @@ class ClusterClient:
             proxy=self.config.proxy_url,
             trust_env=False,
             headers={"User-Agent": "kubelantern"},
+            event_hooks=metrics.httpx_hooks(self.name),  # /metrics: API calls by status
         )
         return self._http
+
+    async def websocket_params(
+        self, credentials: Credentials | None
+    ) -> tuple[str, ssl.SSLContext, list[tuple[str, str]]]:
+        """Server URL, TLS context and identity headers for a WebSocket (exec, attach).
+
+        httpx cannot upgrade to a WebSocket, so the streams package opens those
+        with another library; it must present the same TLS client certificate
+        and per-user headers as every other request of this cluster.
+        """
+        await self._client()
+        assert self._ssl is not None
+        headers = await self._headers(credentials, None)
+        return self.config.server, self._ssl, headers.multi_items()
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -108,6 +133,7 @@ class ClusterClient:
         )
 
     def _transport_error(self, exc: httpx.TransportError) -> errors.KubelanternError:
+        metrics.api_error(self.name, exc)
         if isinstance(exc, httpx.TimeoutException):
             return errors.ClusterTimeout(
                 f"{self.config.server} did not answer within {self.timeout:g} s",
@@ -120,10 +146,14 @@ class ClusterClient:
 
     async def _headers(
         self, credentials: Credentials | None, extra: Mapping[str, str] | None
-    ) -> dict[str, str]:
-        creds = credentials if credentials is not None else self.own_credentials
+    ) -> httpx.Headers:
+        creds: Credentials = self.own_credentials
+        if credentials is not None:
+            creds = credentials
+        elif self.anonymous:
+            creds = NoCredentials()
         try:
-            headers = await creds.headers()
+            headers = httpx.Headers(await creds.headers())
         except Exception as exc:  # a plugin or token file failure: tell the user what failed
             raise errors.Unauthorized(
                 f"could not get credentials for cluster {self.name}: {exc}",
@@ -166,7 +196,8 @@ class ClusterClient:
             if response.status_code == 401 and attempt == 1:
                 creds = credentials if credentials is not None else self.own_credentials
                 creds.invalidate()
-                if credentials is None and self.own_credentials.uses_exec:
+                own = credentials is None or getattr(credentials, "uses_own", False)
+                if own and not self.anonymous and self.own_credentials.uses_exec:
                     continue  # a fresh exec credential may be accepted
             if response.status_code >= 400:
                 self._raise_for(

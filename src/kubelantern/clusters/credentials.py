@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import MutableMapping, Sequence
 from typing import Protocol
+
+import httpx
 
 from kubelantern.clusters.execplugin import ExecCredential, run_exec_plugin
 from kubelantern.clusters.kubeconfig import ClusterConfig
 
 
 class Credentials(Protocol):
-    """The identity of a request: extra headers, refreshed after a 401."""
+    """The identity of a request: extra headers, refreshed after a 401.
 
-    async def headers(self) -> dict[str, str]: ...
+    ``headers()`` may repeat a name (``Impersonate-Group`` once per group), so
+    it can return an ``httpx.Headers``: copy it with ``httpx.Headers(...)`` or
+    ``.multi_items()``, never ``dict(...)``, which would keep one group only.
+    """
+
+    async def headers(self) -> MutableMapping[str, str]: ...
 
     def invalidate(self) -> None:
         """Forget cached secrets so the next call fetches fresh ones."""
@@ -89,3 +97,32 @@ class KubeconfigCredentials:
 
     def __repr__(self) -> str:
         return f"KubeconfigCredentials({self._config.name!r})"
+
+
+class Impersonation:
+    """Kubelantern's own identity, acting as a user the sign-in proxy named.
+
+    The API server checks that ``base`` (Kubelantern's ServiceAccount) may
+    impersonate this user and each group, then authorizes the request as the
+    user alone: the impersonated identity does not keep the ServiceAccount's
+    groups, and ``system:authenticated`` is added by the server.
+    """
+
+    uses_own = True  # base is the cluster's own credentials: re-run exec plugins on 401
+
+    def __init__(self, base: Credentials, user: str, groups: Sequence[str] = ()) -> None:
+        self._base = base
+        self.user = user
+        self.groups = tuple(groups)
+
+    async def headers(self) -> httpx.Headers:
+        items = list(httpx.Headers(await self._base.headers()).multi_items())
+        items.append(("Impersonate-User", self.user))
+        items.extend(("Impersonate-Group", group) for group in self.groups)
+        return httpx.Headers(items)
+
+    def invalidate(self) -> None:
+        self._base.invalidate()
+
+    def __repr__(self) -> str:
+        return f"Impersonation(user={self.user!r}, groups={self.groups!r})"

@@ -54,6 +54,24 @@ class ClusterConfig:
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def fingerprint(self) -> str:
+        """A short, non-reversible id of this identity, for per-user cache keys."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for part in (
+            self.server,
+            self.client_cert_data or b"",
+            self.token or "",
+            self.token_file or "",
+            self.username or "",
+            repr(self.exec),
+        ):
+            h.update(part if isinstance(part, bytes) else part.encode())
+            h.update(b"\0")
+        return h.hexdigest()[:16]
+
     def __repr__(self) -> str:  # never print secrets
         return f"ClusterConfig(name={self.name!r}, server={self.server!r}, source={self.source!r})"
 

@@ -8,7 +8,7 @@ its context name for display.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from kubelantern import errors
@@ -32,6 +32,7 @@ class Cluster:
     config: ClusterConfig
     client: ClusterClient
     discovery: Discovery
+    auth_mode: str = "kubeconfig"  # kubeconfig | bearer | impersonate | oidc (kubelantern.auth)
 
     @property
     def display_name(self) -> str:
@@ -45,9 +46,16 @@ class Cluster:
 class ClusterStore:
     """Name -> Cluster; the one place that creates and closes cluster clients."""
 
-    def __init__(self, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 15.0,
+        mode_for: Callable[[str, str], str] | None = None,
+    ) -> None:
         self._timeout = timeout
         self._clusters: dict[str, Cluster] = {}
+        # (slug, context name) -> auth mode; from AuthConfig.mode_for in the app.
+        self._mode_for = mode_for or (lambda slug, name: "kubeconfig")
 
     def add(self, config: ClusterConfig) -> Cluster:
         slug = base = slugify(config.name)
@@ -55,8 +63,13 @@ class ClusterStore:
         while slug in self._clusters:
             slug = f"{base}-{n}"
             n += 1
-        client = ClusterClient(config, timeout=self._timeout)
-        cluster = Cluster(slug=slug, config=config, client=client, discovery=Discovery(client))
+        mode = self._mode_for(slug, config.name)
+        # Only kubeconfig and impersonate present the kubeconfig's identity.
+        anonymous = mode not in ("kubeconfig", "impersonate")
+        client = ClusterClient(config, timeout=self._timeout, anonymous=anonymous)
+        cluster = Cluster(
+            slug=slug, config=config, client=client, discovery=Discovery(client), auth_mode=mode
+        )
         self._clusters[slug] = cluster
         return cluster
 
@@ -69,6 +82,12 @@ class ClusterStore:
             return self._clusters[slug]
         except KeyError:
             raise errors.UnknownCluster(f"no cluster named {slug!r}") from None
+
+    async def remove(self, slug: str) -> None:
+        """Forget a cluster (added at run time) and close its client."""
+        cluster = self._clusters.pop(slug, None)
+        if cluster is not None:
+            await cluster.client.aclose()
 
     def __iter__(self) -> Iterator[Cluster]:
         return iter(list(self._clusters.values()))

@@ -50,6 +50,24 @@ class ResourceType:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
+    def label(self) -> str:
+        """'Deployments', 'Network Policies': the kind pluralised as people say it."""
+        words: list[str] = []
+        for ch in self.kind:
+            if ch.isupper() and words and not words[-1][-1].isupper():
+                words.append(ch)
+            elif words:
+                words[-1] += ch
+            else:
+                words.append(ch)
+        label = " ".join(words)
+        if label.endswith("y") and not label.endswith(("ay", "ey")):
+            return label[:-1] + "ies"
+        if label.endswith(("s", "x", "ch")):
+            return label + "es"
+        return label + "s"
+
+    @property
     def listable(self) -> bool:
         return "list" in self.verbs
 
@@ -69,6 +87,7 @@ class ResourceType:
             "group": self.group,
             "version": self.version,
             "kind": self.kind,
+            "label": self.label,
             "plural": self.plural,
             "namespaced": self.namespaced,
             "verbs": list(self.verbs),

@@ -48,6 +48,9 @@ class Row:
     created: str | None = None
     uid: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # The row's object as the Table carried it: metadata only, unless the list
+    # asked for includeObject=Object (a plugin's column processor needs it).
+    object: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,7 +81,9 @@ class TablePage:
         }
 
 
-def _row_from_metadata(meta: dict[str, Any], cells: list[Any]) -> Row:
+def _row_from_metadata(
+    meta: dict[str, Any], cells: list[Any], obj: dict[str, Any] | None = None
+) -> Row:
     return Row(
         name=meta.get("name", ""),
         namespace=meta.get("namespace"),
@@ -86,6 +91,7 @@ def _row_from_metadata(meta: dict[str, Any], cells: list[Any]) -> Row:
         created=meta.get("creationTimestamp"),
         uid=meta.get("uid"),
         labels=meta.get("labels") or {},
+        object=obj,
     )
 
 
@@ -97,7 +103,8 @@ def parse_table(doc: dict[str, Any]) -> TablePage:
         rows = []
         for item in doc.get("items") or []:
             m = item.get("metadata") or {}
-            rows.append(_row_from_metadata(m, [m.get("name", ""), m.get("creationTimestamp")]))
+            cells = [m.get("name", ""), m.get("creationTimestamp")]
+            rows.append(_row_from_metadata(m, cells, item))
     else:
         columns = [
             Column(
@@ -110,7 +117,9 @@ def parse_table(doc: dict[str, Any]) -> TablePage:
             for c in doc.get("columnDefinitions") or []
         ]
         rows = [
-            _row_from_metadata((r.get("object") or {}).get("metadata") or {}, r.get("cells") or [])
+            _row_from_metadata(
+                (r.get("object") or {}).get("metadata") or {}, r.get("cells") or [], r.get("object")
+            )
             for r in doc.get("rows") or []
         ]
     return TablePage(
@@ -132,9 +141,12 @@ async def list_table(
     continue_token: str = "",
     label_selector: str = "",
     field_selector: str = "",
+    include_object: bool = False,
 ) -> TablePage:
-    """One page of a list, as a Table."""
+    """One page of a list, as a Table (``include_object``: rows carry full objects)."""
     params: dict[str, str | int | list[str]] = {"limit": limit}
+    if include_object:
+        params["includeObject"] = "Object"
     if continue_token:
         params["continue"] = continue_token
     if label_selector:

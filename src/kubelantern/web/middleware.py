@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kubelantern import logsetup
+
 access_log = logging.getLogger("kubelantern.access")
+# An id an Ingress already gave the request is kept, so its logs and ours match.
+_INBOUND_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class JsonSuffix:
@@ -33,18 +38,27 @@ class RequestLog:
     """One access-log line per request, with a request id echoed in X-Request-Id.
 
     Only method, path, status and timing are logged: never headers or query
-    strings, which could carry tokens.
+    strings, which could carry tokens. The id is also in ``logsetup.request_id``
+    for the whole request (WebSockets too), so every log line of it carries it.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex[:16]
+        inbound = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = inbound if _INBOUND_ID.match(inbound) else uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = request_id
+        token = logsetup.request_id.set(request_id)
+        if scope["type"] == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                logsetup.request_id.reset(token)
+            return
         start = time.monotonic()
         status: dict[str, Any] = {"code": 500}
 
@@ -59,6 +73,7 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            logsetup.request_id.reset(token)
             access_log.info(
                 "%s %s %s %.1fms",
                 scope["method"],

@@ -34,11 +34,14 @@ def wants_json(request: Request) -> bool:
 
 
 def json_path(request: Request) -> str:
-    """The URL of the JSON twin of the current page."""
+    """The URL of the JSON twin of the current page: the path plus ``.json``."""
     path = request.url.path
-    url = path if path.endswith(".json") else path.rstrip("/") + ".json"
-    if path.endswith("/") and not path.endswith(".json"):
-        url = path + "index.json"
+    if path.endswith(".json"):
+        url = path
+    elif path.rstrip("/") == request.scope.get("root_path", "").rstrip("/"):
+        url = path.rstrip("/") + "/clusters.json"
+    else:
+        url = path + ".json"
     return url + (f"?{request.url.query}" if request.url.query else "")
 
 
@@ -99,8 +102,9 @@ def render(
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Response:
-    """HTML or JSON for the same data."""
+    """HTML or JSON for the same data; ``context`` is page chrome for HTML only."""
     hdrs = dict(headers or {})
     if wants_json(request):
         hdrs["Vary"] = "Accept"
@@ -115,6 +119,7 @@ def render(
         json_url=json_path(request),
         prefix=prefix,
         csrf=csrf_token(request),
+        **(context or {}),
         **data,
     )
     hdrs["Link"] = f'<{json_path(request)}>; rel="alternate"; type="application/json"'

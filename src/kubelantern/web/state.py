@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 from starlette.requests import Request
 
+from kubelantern.auth.config import AuthConfig
+from kubelantern.auth.oidc import OIDCClient
+from kubelantern.clusters.health import HealthMonitor
+from kubelantern.clusters.runtime import RuntimeClusters
 from kubelantern.clusters.store import ClusterStore
 from kubelantern.settings import Settings
+
+if TYPE_CHECKING:
+    from kubelantern.plugins.manager import Plugins
 
 
 @dataclass
@@ -16,6 +24,11 @@ class AppState:
     settings: Settings
     clusters: ClusterStore
     jinja: Environment
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    oidc: OIDCClient | None = None  # Kubelantern's own OIDC login (mode oidc)
+    runtime: RuntimeClusters | None = None  # clusters added from the UI (None: not allowed)
+    health: HealthMonitor = field(default_factory=HealthMonitor)
+    plugins: Plugins | None = None  # kubelantern.plugins.manager (None: an app without plugins)
 
 
 def app_state(request: Request) -> AppState:

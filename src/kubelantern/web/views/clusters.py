@@ -1,4 +1,4 @@
-"""The clusters page and each cluster's overview."""
+"""The clusters page (each cluster's overview is in overview.py)."""
 
 from __future__ import annotations
 
@@ -48,14 +48,15 @@ async def probe(request: Request, cluster: Cluster) -> dict[str, Any]:
 
 async def clusters_page(request: Request) -> Response:
     state = app_state(request)
-    probes = await asyncio.gather(*(probe(request, c) for c in state.clusters))
-    return render(request, "clusters.html", {"clusters": list(probes)})
-
-
-async def overview(request: Request, cluster: Cluster) -> Response:
-    info = await probe(request, cluster)
-    return render(
-        request,
-        "overview.html",
-        {"cluster": info, "clusterName": cluster.slug},
-    )
+    clusters = list(state.clusters)
+    probes = await asyncio.gather(*(probe(request, c) for c in clusters))
+    added = state.runtime.entries if state.runtime else {}
+    for cluster, info in zip(clusters, probes, strict=True):
+        health = state.health.health(cluster.slug)
+        info["added"] = cluster.slug in added
+        # Since when the background checks have seen it in its current state.
+        info["since"] = health.since if health.reachable == info["reachable"] else None
+        if not info["reachable"]:
+            state.health.retry_now(cluster.slug)
+    data = {"clusters": probes, "canAdd": state.runtime is not None}
+    return render(request, "clusters.html", data)

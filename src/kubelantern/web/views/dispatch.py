@@ -6,8 +6,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
+from kubelantern.web import live
 from kubelantern.web.state import app_state
-from kubelantern.web.views import clusters, detail, resources
+from kubelantern.web.views import actions, detail, edit, logs, overview, resources, search
+from kubelantern.web.views import exec as exec_views
 
 
 async def cluster_root(request: Request) -> Response:
@@ -21,13 +23,29 @@ async def cluster_path(request: Request) -> Response:
     parts = [p for p in request.path_params["rest"].split("/") if p]
     match parts:
         case []:
-            return await clusters.overview(request, cluster)
+            return await overview.overview(request, cluster)
+        case ["-", "watch"]:
+            return await live.watch_view(request, cluster)
+        case ["-", "search"]:
+            return await search.cluster_search(request, cluster)
+        case ["-", "create"]:
+            return await edit.create_page(request, cluster)
+        case [resource, name, "edit"]:  # before lists: /namespaces/<ns>/edit edits a Namespace
+            return await edit.edit_page(request, cluster, resource, None, name)
+        case ["namespaces", ns, resource, name, "edit"]:
+            return await edit.edit_page(request, cluster, resource, ns, name)
+        case ["nodes", name, "drain"]:
+            return await actions.drain_page(request, cluster, "nodes", name)
         case [resource]:
             return await resources.list_view(request, cluster, resource, None)
         case ["namespaces", ns, resource]:
             return await resources.list_view(request, cluster, resource, ns)
         case ["namespaces", ns, resource, name]:
             return await detail.detail_view(request, cluster, resource, ns, name)
+        case ["namespaces", ns, resource, name, "logs", *rest]:
+            return await logs.logs_view(request, cluster, resource, ns, name, rest)
+        case ["namespaces", ns, resource, name, ("exec" | "attach") as action]:
+            return await exec_views.terminal_view(request, cluster, resource, ns, name, action)
         case [resource, name]:
             return await detail.detail_view(request, cluster, resource, None, name)
     raise errors.BadRequest(f"no page at {request.url.path}")

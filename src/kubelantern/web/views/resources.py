@@ -1,8 +1,9 @@
-"""Lists and details of any kind, built-in or custom, addressed as kubectl does."""
+"""Lists of any kind, built-in or custom, addressed as kubectl does."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,9 +11,12 @@ from starlette.responses import Response
 from kubelantern import errors
 from kubelantern.auth import credentials_for
 from kubelantern.clusters.store import Cluster
+from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.discovery import ResourceType
-from kubelantern.resources.table import Column, TablePage, list_table
-from kubelantern.web.render import render
+from kubelantern.resources.listing import ListQuery, ListResult, list_many, list_one
+from kubelantern.resources.table import Column, Row
+from kubelantern.web.nav import known_namespaces, nav_context, selected_namespaces
+from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
 
 
@@ -28,66 +32,170 @@ def list_url(cluster: str, rt: ResourceType, namespace: str | None) -> str:
     return f"/c/{cluster}/{rt.name}"
 
 
-def shape_table(
-    page: TablePage, rt: ResourceType, *, all_namespaces: bool, wide: bool
-) -> tuple[list[Column], list[list[Any]]]:
+def shape_columns(
+    columns: list[Column], *, namespace_column: bool, wide: bool
+) -> tuple[list[Column], list[int]]:
     """kubectl's view of a Table: priority-0 columns (all if wide), NAMESPACE when -A."""
-    keep = [i for i, c in enumerate(page.columns) if wide or c.priority == 0]
-    columns = [page.columns[i] for i in keep]
-    cells = [[row.cells[i] if i < len(row.cells) else None for i in keep] for row in page.rows]
-    if rt.namespaced and all_namespaces:
-        columns.insert(0, Column("Namespace", description="The object's namespace"))
-        for row, row_cells in zip(page.rows, cells, strict=True):
-            row_cells.insert(0, row.namespace)
-    return columns, cells
+    keep = [i for i, c in enumerate(columns) if wide or c.priority == 0]
+    shown = [columns[i] for i in keep]
+    if namespace_column:
+        shown.insert(0, Column("Namespace", description="The object's namespace"))
+    return shown, keep
 
 
-async def list_view(
-    request: Request, cluster: Cluster, resource: str, namespace: str | None
-) -> Response:
+def shape_cells(row: Row, keep: list[int], *, namespace_column: bool) -> list[Any]:
+    cells = [row.cells[i] if i < len(row.cells) else None for i in keep]
+    if namespace_column:
+        cells.insert(0, row.namespace)
+    return cells
+
+
+def sort_rows(rows: list[dict[str, Any]], columns: list[Column], key: str) -> list[dict[str, Any]]:
+    """Sort rows by a column name; '-Name' sorts descending. Ages sort by timestamp."""
+    desc = key.startswith("-")
+    name = key.lstrip("-")
+    names = [c.name for c in columns]
+    if name not in names:
+        raise errors.BadRequest(f"cannot sort by {name!r}: columns are {', '.join(names)}")
+    idx = names.index(name)
+    col = columns[idx]
+
+    def value(row: dict[str, Any]) -> tuple[int, Any]:
+        if col.is_age:
+            return (0, row.get("created") or "")
+        cell = row["cells"][idx]
+        if cell is None:
+            return (2, "")
+        if isinstance(cell, int | float):
+            return (0, cell)
+        text = str(cell)
+        head = text.split("/")[0].split(" ")[0]
+        if head.isdigit():
+            return (0, int(head))
+        return (1, text.lower())
+
+    numeric = [r for r in rows if value(r)[0] == 0]
+    if col.is_age:
+        # Older objects have smaller timestamps but larger ages.
+        return sorted(rows, key=value, reverse=not desc)
+    if numeric and len(numeric) == len(rows):
+        return sorted(rows, key=value, reverse=desc)
+    return sorted(rows, key=lambda r: (value(r)[0] == 2, str(value(r)[1])), reverse=desc)
+
+
+async def fetch_list(
+    request: Request, cluster: Cluster, rt: ResourceType, namespaces: list[str]
+) -> tuple[ListResult, str]:
+    """The rows for this view, and a note for the user (fallbacks, partial results)."""
     state = app_state(request)
     creds = credentials_for(request, cluster)
-    rt = await cluster.discovery.resolve(resource, creds)
-    if not rt.listable:
-        raise errors.BadRequest(f"{rt.name} cannot be listed", cluster=cluster.slug)
-    if not rt.namespaced:
-        namespace = None
     q = request.query_params
     try:
         limit = min(max(int(q.get("limit", state.settings.page_size)), 1), 1000)
     except ValueError:
         raise errors.BadRequest("limit must be a whole number") from None
-    page = await list_table(
-        cluster.client,
-        rt,
-        namespace=namespace,
-        credentials=creds,
+    query = ListQuery(
         limit=limit,
-        continue_token=q.get("continue", ""),
         label_selector=q.get("labelSelector", ""),
         field_selector=q.get("fieldSelector", ""),
+        needle=q.get("q", "").strip(),
+        include_object=plugin_calls.wants_objects(request, rt),
     )
+    if len(namespaces) > 1:
+        many = await list_many(cluster.client, rt, query, namespaces=namespaces, credentials=creds)
+        return many, ""
+    ns = namespaces[0] if namespaces else None
+    try:
+        result = await list_one(
+            cluster.client,
+            rt,
+            query,
+            namespace=ns,
+            credentials=creds,
+            continue_token=q.get("continue", ""),
+        )
+        return result, ""
+    except errors.Forbidden as exc:
+        if ns is not None or not rt.namespaced:
+            raise
+        known = known_namespaces(request, cluster)
+        if not known:
+            exc.title = "Forbidden"
+            raise
+        result = await list_many(cluster.client, rt, query, namespaces=known, credentials=creds)
+        note = (
+            f"You may not list {rt.name} in all namespaces; showing "
+            f"{', '.join(known)} instead. Add namespaces in the chooser."
+        )
+        return result, note
+
+
+async def list_view(
+    request: Request, cluster: Cluster, resource: str, namespace: str | None
+) -> Response:
+    creds = credentials_for(request, cluster)
+    rt = await cluster.discovery.resolve(resource, creds)
+    if not rt.listable:
+        raise errors.BadRequest(f"{rt.name} cannot be listed", cluster=cluster.slug)
+    namespaces = selected_namespaces(request, cluster, namespace) if rt.namespaced else []
+    result, note = await fetch_list(request, cluster, rt, namespaces)
+    q = request.query_params
     wide = q.get("wide") in ("1", "true")
-    columns, cells = shape_table(page, rt, all_namespaces=namespace is None, wide=wide)
+    ns_column = rt.namespaced and len(namespaces) != 1
+    columns, keep = shape_columns(result.columns, namespace_column=ns_column, wide=wide)
     rows = [
         {
             "name": row.name,
             "namespace": row.namespace,
-            "cells": row_cells,
+            "cells": shape_cells(row, keep, namespace_column=ns_column),
             "created": row.created,
             "url": object_url(cluster.slug, rt, row.name, row.namespace),
         }
-        for row, row_cells in zip(page.rows, cells, strict=True)
+        for row in result.rows
     ]
+    # Plugins' column processors run before sorting, so their columns sort too.
+    columns, rows = await plugin_calls.process_columns(
+        request, cluster, rt, columns, rows, result.rows
+    )
+    if q.get("sort"):
+        rows = sort_rows(rows, columns, q["sort"])
+    base = list_url(cluster.slug, rt, namespaces[0] if len(namespaces) == 1 else None)
+    keep_params = {k: v for k, v in q.items() if k not in ("continue",)}
+    next_url = ""
+    if result.continue_token:
+        next_url = base + "?" + urlencode({**keep_params, "continue": result.continue_token})
+    watch = {
+        "resource": rt.name,
+        "resourceVersion": result.resource_version,
+        **({"namespaces": ",".join(result.namespaces or namespaces)} if rt.namespaced else {}),
+        **{k: v for k, v in keep_params.items() if k in ("labelSelector", "fieldSelector", "q")},
+        **({"wide": "1"} if wide else {}),
+    }
     data = {
         "clusterName": cluster.slug,
         "resource": rt.to_dict(),
-        "namespace": namespace,
+        "namespace": namespaces[0] if len(namespaces) == 1 else None,
+        "namespaces": result.namespaces or namespaces,
         "columns": [c.to_dict() for c in columns],
         "rows": rows,
-        "resourceVersion": page.resource_version,
-        "continue": page.continue_token,
-        "remainingItemCount": page.remaining,
-        "listUrl": list_url(cluster.slug, rt, namespace),
+        "resourceVersion": result.resource_version,
+        "continue": result.continue_token,
+        "remainingItemCount": result.remaining,
+        "listUrl": base,
+        "nextUrl": next_url,
+        "note": note,
+        "failures": result.failures,
+        "truncated": result.truncated,
+        "filter": {
+            "q": q.get("q", ""),
+            "labelSelector": q.get("labelSelector", ""),
+            "fieldSelector": q.get("fieldSelector", ""),
+            "sort": q.get("sort", ""),
+        },
+        "watchUrl": f"/c/{cluster.slug}/-/watch?" + urlencode(watch),
     }
-    return render(request, "list.html", data)
+    context = None
+    if not wants_json(request):
+        single = namespaces[0] if len(namespaces) == 1 else None
+        context = {"nav": await nav_context(request, cluster, single, rt.name)}
+    return render(request, "list.html", data, context=context)

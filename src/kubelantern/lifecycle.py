@@ -1,0 +1,78 @@
+"""Process shutdown that does not wait for streams which never end by themselves.
+
+uvicorn's graceful shutdown closes the listening socket and then waits for
+every open response to finish. A live list (Server-Sent Events) or a log
+follow never finishes, so without help every SIGTERM would hold the pod for
+the whole grace period and then cut those streams mid-chunk. Instead:
+
+* ``GracefulServer`` (used by ``kubelantern serve``) calls ``begin_shutdown()``
+  first thing in uvicorn's shutdown;
+* ``web/ops.py`` registers each open event stream with ``stream_scope()``;
+  ``begin_shutdown()`` ends them all at once: the view's generator is
+  cancelled (its ``finally`` blocks stop the upstream watches) and the
+  response is completed properly, so the browser's EventSource reconnects,
+  through the Service, to a replica that is still up;
+* WebSockets (terminals) are closed by uvicorn itself with code 1012
+  ("service restart"), which the terminal page reports.
+
+The state is per process: only a real server process ever shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+
+log = logging.getLogger(__name__)
+
+_shutting_down = False
+_streams: set[asyncio.Timeout] = set()
+
+
+def shutting_down() -> bool:
+    return _shutting_down
+
+
+def begin_shutdown() -> None:
+    """End every registered stream now; streams started later end at once."""
+    global _shutting_down
+    _shutting_down = True
+    if _streams:
+        log.info("shutting down: ending %d open stream(s)", len(_streams))
+    loop = asyncio.get_running_loop()
+    for scope in list(_streams):
+        scope.reschedule(loop.time())
+
+
+@asynccontextmanager
+async def stream_scope() -> AsyncIterator[asyncio.Timeout]:
+    """Run a stream until it ends or shutdown begins (then ``TimeoutError`` is raised).
+
+    Entered *before* the response is known to be a stream; ``register`` then
+    arms it once the response turns out to be one.
+    """
+    async with asyncio.timeout(None) as scope:
+        try:
+            yield scope
+        finally:
+            _streams.discard(scope)
+
+
+def register(scope: asyncio.Timeout) -> None:
+    """Arm ``scope``: shutdown (now or later) ends the stream it guards."""
+    _streams.add(scope)
+    if _shutting_down:
+        scope.reschedule(asyncio.get_running_loop().time())
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, ending our streams before it waits for open responses."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        begin_shutdown()
+        await super().shutdown(sockets)

@@ -1,0 +1,360 @@
+"""Create (or update) objects from a multi-document YAML, all or nothing.
+
+Every document is checked first (kind served, names present, a server-side
+dry run as the person), and nothing is applied unless all pass. Documents are
+then applied in order with server-side apply, so pasting a Namespace and the
+objects in it, or a CustomResourceDefinition and its custom resources, works:
+a document whose namespace or kind comes from an earlier document of the same
+text cannot be dry-run before that one exists, so it is marked ``deferred`` and
+checked when applied. If an apply fails after others succeeded (a race, a
+deferred document that turns out invalid), the objects this request created
+are deleted again, newest first, so the cluster is left as it was found; an
+object that existed before and was only updated is left updated, and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from kubelantern import errors
+from kubelantern.auth import credentials_for
+from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.store import Cluster
+from kubelantern.operate import apply, audit
+from kubelantern.operate.yamldoc import Document, parse_documents
+from kubelantern.resources.discovery import ResourceType
+
+MAX_DOCUMENTS = 200
+CRD_ESTABLISHED_TIMEOUT = 15.0
+
+
+@dataclass
+class Item:
+    """One document and what happened to it."""
+
+    doc: Document
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str | None = None
+    rt: ResourceType | None = None
+    state: str = "pending"  # valid, deferred, created, configured, invalid, refused, failed, ...
+    status: int = 0
+    message: str = ""
+    title: str = ""
+    causes: list[dict[str, Any]] = field(default_factory=list)
+    line: int | None = None
+    url: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("valid", "deferred", "created", "configured", "unchanged")
+
+    def fail(self, exc: errors.KubelanternError, state: str | None = None) -> None:
+        self.state = state or ("refused" if exc.status in (401, 403) else "invalid")
+        self.status = exc.status
+        self.title = exc.title
+        self.message = exc.message
+        if isinstance(exc, errors.ApiError):
+            self.causes = list(exc.details.get("causes") or [])
+        if isinstance(exc, errors.InvalidYaml) and exc.line:
+            self.line = exc.line
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.doc.index + 1,
+            "line": self.line or self.doc.line,
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "state": self.state,
+            "status": self.status,
+            "title": self.title,
+            "message": self.message,
+            "causes": self.causes,
+            "url": self.url,
+        }
+
+
+def object_url(cluster: Cluster, rt: ResourceType, namespace: str | None, name: str) -> str:
+    if rt.namespaced and namespace:
+        return f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
+    return f"/c/{cluster.slug}/{rt.name}/{name}"
+
+
+def _crd_kinds(items: list[Item]) -> dict[tuple[str, str], Item]:
+    """(group, kind) defined by CRD documents of this text."""
+    out: dict[tuple[str, str], Item] = {}
+    for item in items:
+        obj = item.doc.obj
+        if item.kind == "CustomResourceDefinition" and item.api_version.startswith(
+            "apiextensions.k8s.io/"
+        ):
+            spec = obj.get("spec") or {}
+            kind = (spec.get("names") or {}).get("kind")
+            if spec.get("group") and kind:
+                out[(str(spec["group"]), str(kind))] = item
+    return out
+
+
+async def _check(
+    cluster: Cluster,
+    creds: Credentials | None,
+    item: Item,
+    default_namespace: str,
+    batch_namespaces: set[str],
+    batch_kinds: dict[tuple[str, str], Item],
+    force: bool,
+) -> None:
+    """Resolve the kind, fill the namespace, dry-run; the verdict goes into ``item``."""
+    doc, obj = item.doc, item.doc.obj
+    if not isinstance(obj, dict):
+        item.fail(
+            apply.at(doc, f"document {doc.index + 1} is not a mapping", title="Invalid object")
+        )
+        return
+    item.api_version = str(obj.get("apiVersion") or "")
+    item.kind = str(obj.get("kind") or "")
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        keys = ("metadata",) if isinstance(meta, dict) else ()
+        hint = (
+            " (generateName is not supported: apply needs a name)"
+            if isinstance(meta, dict) and meta.get("generateName")
+            else ""
+        )
+        item.fail(apply.at(doc, f"metadata.name is missing{hint}", title="Missing name", keys=keys))
+        return
+    item.name = str(meta["name"])
+    group = item.api_version.rpartition("/")[0]
+    try:
+        item.rt = await apply.resolve_kind(cluster, creds, item.api_version, item.kind, doc)
+    except errors.InvalidYaml as exc:
+        if (group, item.kind) in batch_kinds:
+            definer = batch_kinds[(group, item.kind)].doc.index + 1
+            item.state = "deferred"
+            item.message = f"{item.kind} is defined by document {definer}; checked when applied"
+            item.namespace = meta.get("namespace") or default_namespace
+            return
+        item.fail(exc)
+        return
+    except errors.KubelanternError as exc:
+        item.fail(exc)
+        return
+    rt = item.rt
+    if rt.namespaced:
+        item.namespace = str(meta.get("namespace") or default_namespace)
+        meta["namespace"] = item.namespace
+    elif meta.get("namespace"):
+        item.fail(
+            apply.at(
+                doc,
+                f"{item.kind} is cluster-scoped: remove metadata.namespace",
+                title="Namespace not allowed",
+                keys=("metadata", "namespace"),
+            )
+        )
+        return
+    item.url = object_url(cluster, rt, item.namespace, item.name)
+    body = apply.prepare(obj, rt, keep_identity=False)
+    try:
+        status, _ = await apply.server_side_apply(
+            cluster, creds, rt, body, dry_run=True, force=force, doc=doc
+        )
+    except errors.NotFound as exc:
+        if item.namespace in batch_namespaces and "namespaces" in exc.message:
+            item.state = "deferred"
+            item.message = (
+                f"namespace {item.namespace} is created by this text; checked when applied"
+            )
+            return
+        item.fail(exc)
+        return
+    except errors.KubelanternError as exc:
+        item.fail(exc)
+        return
+    item.state, item.status = "valid", status
+    item.message = "will be created" if status == 201 else "will be updated"
+
+
+async def _wait_established(cluster: Cluster, creds: Credentials | None, name: str) -> None:
+    """After applying a CRD: wait until its kind is served, then refresh discovery."""
+    deadline = time.monotonic() + CRD_ESTABLISHED_TIMEOUT
+    while time.monotonic() < deadline:
+        crd = await cluster.client.json(
+            "GET",
+            f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
+            credentials=creds,
+        )
+        conditions = (crd.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+            cluster.discovery.invalidate()
+            return
+        await asyncio.sleep(0.2)
+    raise errors.ClusterTimeout(
+        f"CustomResourceDefinition {name} was not established within {CRD_ESTABLISHED_TIMEOUT:g} s",
+        cluster=cluster.slug,
+    )
+
+
+async def _apply_one(
+    request: Request, cluster: Cluster, creds: Credentials | None, item: Item, force: bool
+) -> None:
+    obj = item.doc.obj
+    if item.rt is None:  # deferred kind: its CRD was applied just before
+        item.rt = await apply.resolve_kind(cluster, creds, item.api_version, item.kind, item.doc)
+        if item.rt.namespaced:
+            obj.setdefault("metadata", {})["namespace"] = item.namespace
+        else:
+            item.namespace = None
+        item.url = object_url(cluster, item.rt, item.namespace, item.name)
+    rt = item.rt
+    body = apply.prepare(obj, rt, keep_identity=False)
+    async with audit.audited(
+        request, cluster, verb="apply", resource=rt.name, namespace=item.namespace, name=item.name
+    ) as note:
+        status, _ = await apply.server_side_apply(
+            cluster, creds, rt, body, dry_run=False, force=force, doc=item.doc
+        )
+        item.status = status
+        item.state = "created" if status == 201 else "configured"
+        item.message = item.state
+        note.status, note.message, note.url = status, item.state, item.url
+    if rt.name == "customresourcedefinitions.apiextensions.k8s.io":
+        await _wait_established(cluster, creds, item.name)
+
+
+async def _roll_back(
+    request: Request, cluster: Cluster, creds: Credentials | None, items: list[Item]
+) -> None:
+    """Delete what this request created, newest first; updated objects stay updated."""
+    for item in reversed(items):
+        if item.state != "created" or item.rt is None:
+            if item.state == "configured":
+                item.message = "configured (an existing object: left as updated)"
+            continue
+        try:
+            async with audit.audited(
+                request,
+                cluster,
+                verb="delete",
+                resource=item.rt.name,
+                namespace=item.namespace,
+                name=item.name,
+            ) as note:
+                await cluster.client.request(
+                    "DELETE",
+                    item.rt.path(item.namespace, item.name),
+                    credentials=creds,
+                    verb="delete",
+                    resource=item.rt.name,
+                    namespace=item.namespace,
+                )
+                note.message = "rolled back: a later document failed"
+            item.state, item.message = (
+                "rolled back",
+                "created, then deleted again because a later document failed",
+            )
+        except errors.KubelanternError as exc:
+            item.message = f"created, and could not be deleted again: {exc.message}"
+
+
+@dataclass
+class Batch:
+    """The verdict on a whole text."""
+
+    items: list[Item]
+    applied: bool
+    dry_run: bool
+
+    @property
+    def ok(self) -> bool:
+        return all(i.ok for i in self.items)
+
+    @property
+    def status(self) -> int:
+        """201 if something was created, 200 if fine, else the first failure's status."""
+        failed = [i for i in self.items if not i.ok and i.status >= 400]
+        if failed:
+            return failed[0].status
+        if not self.ok:
+            return 422
+        return 201 if any(i.state == "created" for i in self.items) else 200
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "dryRun": self.dry_run,
+            "ok": self.ok,
+            "documents": [i.to_dict() for i in self.items],
+        }
+
+
+async def create(
+    request: Request,
+    cluster: Cluster,
+    text: str,
+    *,
+    default_namespace: str,
+    dry_run: bool,
+    force: bool = False,
+) -> Batch:
+    """Check every document, then (unless ``dry_run``) apply them all in order."""
+    creds = credentials_for(request, cluster)
+    docs = parse_documents(text)
+    if not docs:
+        raise errors.InvalidYaml("The YAML holds no document.", line=1, column=1)
+    if len(docs) > MAX_DOCUMENTS:
+        raise errors.BadRequest(f"At most {MAX_DOCUMENTS} documents at once, not {len(docs)}.")
+    items = [Item(doc=d) for d in docs]
+    for item in items:
+        if isinstance(item.doc.obj, dict):
+            item.api_version = str(item.doc.obj.get("apiVersion") or "")
+            item.kind = str(item.doc.obj.get("kind") or "")
+    batch_kinds = _crd_kinds(items)
+    batch_namespaces = {
+        str((i.doc.obj.get("metadata") or {}).get("name"))
+        for i in items
+        if i.kind == "Namespace" and i.api_version == "v1"
+    }
+    await asyncio.gather(
+        *(
+            _check(cluster, creds, i, default_namespace, batch_namespaces, batch_kinds, force)
+            for i in items
+        )
+    )
+    seen: dict[tuple[str, str, str | None, str], Item] = {}
+    for item in items:
+        key = (item.api_version.rpartition("/")[0], item.kind, item.namespace, item.name)
+        if item.ok and key in seen:
+            item.fail(
+                apply.at(
+                    item.doc,
+                    f"{item.kind} {item.name} is also document {seen[key].doc.index + 1}",
+                    title="Duplicate object",
+                )
+            )
+        seen.setdefault(key, item)
+    if dry_run or not all(i.ok for i in items):
+        for item in items:
+            if item.ok and not dry_run:
+                item.message = f"{item.message}; not applied: another document has a problem"
+        return Batch(items, applied=False, dry_run=dry_run)
+    done: list[Item] = []
+    for item in items:
+        try:
+            await _apply_one(request, cluster, creds, item, force)
+        except errors.KubelanternError as exc:
+            item.fail(exc, state="failed")
+            for rest in items[items.index(item) + 1 :]:
+                rest.state, rest.message = "not applied", "not applied: an earlier document failed"
+            await _roll_back(request, cluster, creds, done)
+            return Batch(items, applied=False, dry_run=False)
+        done.append(item)
+    return Batch(items, applied=True, dry_run=False)

@@ -1,0 +1,415 @@
+"""Sign-in, sign-out, "who am I", and what a 401 from a cluster turns into.
+
+* ``/-/whoami`` asks every cluster (SelfSubjectReview) who it thinks the user
+  is: what the API server made of the token or the impersonation, prefixes
+  included, which is what RBAC bindings must name.
+* ``/-/login`` offers what the configured modes allow: a token form (mode
+  bearer with ``--bearer-source form``), Kubelantern's own OIDC login, or the
+  sign-in proxy. ``/-/logout`` (POST, CSRF-checked) clears the session and goes
+  to the proxy's or provider's sign-out.
+* A 401 (expired token, not signed in) on a page sends the browser to sign in
+  again and back to the same page; JSON clients get a 401 with ``signIn``.
+  If the browser comes straight back to another 401, Kubelantern shows the
+  error instead of looping between itself and the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import time
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import orjson
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Scope
+
+from kubelantern import errors
+from kubelantern.auth import NotSignedIn, credentials_for, request_auth
+from kubelantern.auth.identity import SIGNIN_COOKIE, RequestAuth
+from kubelantern.auth.oidc import OIDCError, pkce_pair
+from kubelantern.auth.sessions import CookieCodec
+from kubelantern.clusters.credentials import BearerToken, Credentials
+from kubelantern.clusters.store import Cluster
+from kubelantern.web.csrf import csrf_token
+from kubelantern.web.errors import error_data, kubelantern_error
+from kubelantern.web.render import JSONResponse, json_path, render, wants_json
+from kubelantern.web.state import AppState, app_state
+
+SIGNIN_LOOP_SECONDS = 30
+FLOW_COOKIE = "kl_oidc_flow"
+FLOW_MAX_AGE = 600
+REVIEW_TIMEOUT = 5.0
+
+
+def safe_next(value: str | None, prefix: str) -> str:
+    """A local path to return to; anything else (``//evil``, ``https:``) becomes home."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return prefix + "/"
+    return value
+
+
+def current_path(request: HTTPConnection) -> str:
+    """The browser-visible path and query of this request (base URL included)."""
+    path = str(request.scope["path"])  # Starlette keeps the full path (prefix included)
+    if request.scope.get("kl_json"):
+        path += ".json"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return path + (f"?{query}" if query else "")
+
+
+def _append(url: str, params: dict[str, str]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params, quote_via=quote)
+
+
+def sign_in_url(request: HTTPConnection, mode: str, back: str | None = None) -> str | None:
+    """Where a user of a cluster in ``mode`` signs in, returning to ``back``."""
+    state = app_state(request)  # type: ignore[arg-type]
+    prefix = state.settings.prefix
+    back = back or current_path(request)
+    auth = state.auth
+    if mode == "oidc":
+        return _append(prefix + "/-/oidc/login", {"next": back})
+    if mode == "bearer" and auth.bearer_source == "form":
+        return _append(prefix + "/-/login", {"next": back})
+    if mode in ("bearer", "impersonate"):
+        return _append(auth.sign_in_url, {"rd": back})
+    return None
+
+
+def _cluster_of(request: Request, exc: errors.KubelanternError) -> Cluster | None:
+    state = app_state(request)
+    slug = request.path_params.get("cluster")
+    for cluster in state.clusters:
+        if cluster.slug == slug or (
+            exc.cluster and exc.cluster in (cluster.display_name, cluster.slug)
+        ):
+            return cluster
+    return None
+
+
+async def unauthorized(request: Request, exc: Exception) -> Response:
+    """401 from a cluster (or no identity): sign in again and come back here."""
+    assert isinstance(exc, errors.KubelanternError)
+    cluster = _cluster_of(request, exc)
+    target = sign_in_url(request, cluster.auth_mode) if cluster else None
+    if target is None:
+        return await kubelantern_error(request, exc)
+    data = error_data(exc)
+    data["signIn"] = target
+    if wants_json(request):
+        return JSONResponse(data, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    last = request.cookies.get(SIGNIN_COOKIE, "")
+    if last.isdigit() and time.time() - int(last) < SIGNIN_LOOP_SECONDS:
+        # We sent this browser to sign in moments ago and the cluster still says no:
+        # show why instead of bouncing between Kubelantern and the provider.
+        if isinstance(exc, NotSignedIn):
+            advice = (
+                "You signed in moments ago, but this browser did not keep Kubelantern's "
+                "session (cookies blocked, or --secure-cookies while serving plain http?)."
+            )
+        else:
+            advice = (
+                "You signed in moments ago, but the cluster still refused the credentials. "
+                "It may not trust this identity provider; ask an administrator."
+            )
+        data["error"]["advice"] = advice
+        response = render(request, "error.html", data, status=401)
+        response.delete_cookie(SIGNIN_COOKIE, path=app_state(request).auth.cookie_path)
+        return response
+    response = RedirectResponse(target, status_code=303 if request.method != "GET" else 302)
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        str(int(time.time())),
+        max_age=SIGNIN_LOOP_SECONDS,
+        path=app_state(request).auth.cookie_path,
+        httponly=True,
+        samesite="lax",
+        secure=app_state(request).auth.secure_cookies,
+    )
+    return response
+
+
+def refusal(state: AppState) -> Any:
+    """The error page for requests AuthMiddleware refuses before any route runs."""
+
+    def respond(scope: Scope, err: errors.KubelanternError) -> Response:
+        request = Request(scope)
+        data = error_data(err)
+        if wants_json(request):
+            return JSONResponse(data, status_code=err.status)
+        html = state.jinja.get_template("error.html").render(
+            request=request,
+            data=data,
+            json_url=json_path(request),
+            prefix=state.settings.prefix,
+            csrf=csrf_token(request),
+            **data,
+        )
+        return HTMLResponse(html, status_code=err.status)
+
+    return respond
+
+
+def current_user(request: HTTPConnection) -> dict[str, Any] | None:
+    """The app bar's user: name, and whether to offer sign-in or sign-out."""
+    auth = request_auth(request)
+    if auth is None or auth.config.modes == {"kubeconfig"}:
+        return None
+    name = auth.display_name()
+    own_login = "oidc" in auth.config.modes or (
+        "bearer" in auth.config.modes and auth.config.bearer_source == "form"
+    )
+    return {
+        "name": name,
+        "signedIn": bool(name),
+        "canSignIn": own_login and not name,
+        "canSignOut": bool(name) or bool(auth.config.sign_out_url),
+    }
+
+
+def _auth(request: Request) -> RequestAuth:
+    auth = request_auth(request)
+    if auth is None:
+        raise errors.KubelanternError("authentication middleware is not installed")
+    return auth
+
+
+async def self_review(cluster: Cluster, creds: Credentials | None) -> dict[str, Any]:
+    """The API server's view of these credentials (kubectl auth whoami)."""
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    doc = await cluster.client.json(
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        credentials=creds,
+        content=orjson.dumps(body),
+        headers={"Content-Type": "application/json"},
+        timeout=REVIEW_TIMEOUT,
+        verb="create",
+        resource="selfsubjectreviews.authentication.k8s.io",
+    )
+    info = (doc.get("status") or {}).get("userInfo") or {}
+    return {
+        "user": info.get("username", ""),
+        "uid": info.get("uid", ""),
+        "groups": list(info.get("groups") or []),
+        "extra": info.get("extra") or {},
+    }
+
+
+async def _whoami_one(request: Request, cluster: Cluster) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "cluster": cluster.slug,
+        "displayName": cluster.display_name,
+        "mode": cluster.auth_mode,
+    }
+    try:
+        row.update(await self_review(cluster, credentials_for(request, cluster)))
+        row["signedIn"] = True
+    except errors.Unauthorized as exc:
+        row.update(signedIn=False, error=exc.message)
+        row["signIn"] = sign_in_url(request, cluster.auth_mode)
+    except errors.KubelanternError as exc:
+        row.update(signedIn=None, error=exc.message)
+    return row
+
+
+async def whoami(request: Request) -> Response:
+    """Who each cluster thinks the user is; ``?cluster=NAME`` for one cluster."""
+    state = app_state(request)
+    only = request.query_params.get("cluster")
+    clusters = [c for c in state.clusters if not only or only in (c.slug, c.display_name)]
+    if only and not clusters:
+        raise errors.UnknownCluster(f"no cluster named {only!r}")
+    rows = await asyncio.gather(*(_whoami_one(request, c) for c in clusters))
+    auth = _auth(request)
+    identity: dict[str, Any] = {"name": auth.display_name(), "source": None}
+    if auth.proxy is not None:
+        identity.update(
+            source="proxy",
+            user=auth.proxy.user,
+            email=auth.proxy.email,
+            groups=list(auth.proxy.groups),
+        )
+    elif auth.oidc_tokens():
+        identity.update(source="oidc", groups=(auth.oidc_tokens() or {}).get("groups", []))
+    elif (auth.session or {}).get("token"):
+        identity["source"] = "token"
+    data = {"identity": identity, "clusters": list(rows), "user": current_user(request)}
+    return render(request, "whoami.html", data)
+
+
+def _login_options(request: Request, back: str) -> dict[str, Any]:
+    state = app_state(request)
+    auth = state.auth
+    modes = auth.modes
+    options: dict[str, Any] = {
+        "token": "bearer" in modes and auth.bearer_source == "form",
+        "oidc": sign_in_url(request, "oidc", back) if "oidc" in modes else None,
+        "proxy": None,
+    }
+    if "impersonate" in modes or ("bearer" in modes and auth.bearer_source != "form"):
+        options["proxy"] = sign_in_url(request, "impersonate", back)
+    if auth.oidc is not None:
+        options["oidcIssuer"] = auth.oidc.issuer
+    return options
+
+
+async def login_page(request: Request) -> Response:
+    state = app_state(request)
+    back = safe_next(request.query_params.get("next"), state.settings.prefix)
+    data = {"next": back, "options": _login_options(request, back), "user": current_user(request)}
+    return render(request, "login.html", data)
+
+
+async def login_submit(request: Request) -> Response:
+    """A typed-in token (mode bearer, --bearer-source form): check it, keep it in the session."""
+    state = app_state(request)
+    form = await request.form()
+    back = safe_next(str(form.get("next") or ""), state.settings.prefix)
+    token = str(form.get("token") or "").strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    targets = [c for c in state.clusters if c.auth_mode == "bearer"]
+    if not targets or state.auth.bearer_source != "form":
+        raise errors.BadRequest("no cluster takes a typed-in token (--bearer-source form)")
+    problem = ""
+    user = ""
+    if not token:
+        problem = "Paste a token first."
+    else:
+        try:
+            user = (await self_review(targets[0], BearerToken(token)))["user"]
+        except errors.Unauthorized:
+            problem = f"Cluster {targets[0].display_name} did not accept this token."
+        except errors.KubelanternError as exc:
+            problem = f"Could not check the token: {exc.message}"
+    if problem:
+        data = {
+            "next": back,
+            "options": _login_options(request, back),
+            "problem": problem,
+            "user": current_user(request),
+        }
+        return render(request, "login.html", data, status=401)
+    _auth(request).set_session({"token": token, "user": user})
+    if wants_json(request):
+        return JSONResponse({"signedIn": True, "user": user, "next": back})
+    return RedirectResponse(back, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    """Forget the session, then sign out of the proxy or provider too (when configured)."""
+    state = app_state(request)
+    auth = _auth(request)
+    had_oidc = auth.oidc_tokens() is not None
+    auth.set_session(None)
+    prefix = state.settings.prefix
+    target = state.auth.sign_out_url
+    if not target and had_oidc and state.oidc is not None:
+        home = f"{request.url.scheme}://{request.url.netloc}{prefix}/"
+        target = await state.oidc.end_session_url(home) or ""
+    if not target:
+        own_login = "oidc" in state.auth.modes or state.auth.bearer_source == "form"
+        target = prefix + ("/-/login" if own_login else "/")
+    if wants_json(request):
+        return JSONResponse({"signedOut": True, "next": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _flow_codec(state: AppState) -> CookieCodec:
+    return CookieCodec(
+        state.auth.session_key,
+        name=FLOW_COOKIE,
+        max_age=FLOW_MAX_AGE,
+        path=state.settings.prefix + "/-/oidc",
+        secure=state.auth.secure_cookies,
+        same_site="Lax",  # the provider's redirect back is a cross-site navigation
+    )
+
+
+def _redirect_uri(request: Request, state: AppState) -> str:
+    if state.auth.oidc and state.auth.oidc.redirect_url:
+        return state.auth.oidc.redirect_url
+    return f"{request.url.scheme}://{request.url.netloc}{state.settings.prefix}/-/oidc/callback"
+
+
+async def oidc_login(request: Request) -> Response:
+    """Start the authorization code flow with PKCE; state and verifier go in a cookie."""
+    state = app_state(request)
+    if state.oidc is None:
+        raise errors.BadRequest("no cluster uses Kubelantern's own OIDC login (--auth-mode oidc)")
+    back = safe_next(request.query_params.get("next"), state.settings.prefix)
+    verifier, challenge = pkce_pair()
+    flow = {"state": secrets.token_urlsafe(24), "nonce": secrets.token_urlsafe(24)}
+    try:
+        url = await state.oidc.authorization_url(
+            redirect_uri=_redirect_uri(request, state),
+            state=flow["state"],
+            nonce=flow["nonce"],
+            challenge=challenge,
+        )
+    except OIDCError as exc:
+        raise errors.ClusterUnavailable(f"Sign-in is unavailable: {exc}") from exc
+    response = RedirectResponse(url, status_code=302)
+    codec = _flow_codec(state)
+    for header in codec.set_cookie_headers({**flow, "verifier": verifier, "next": back}, sent=0):
+        response.headers.append("set-cookie", header)
+    return response
+
+
+class SignInFailed(errors.KubelanternError):
+    status = 401
+    title = "Sign-in failed"
+
+
+async def oidc_callback(request: Request) -> Response:
+    """The provider sends the browser back with a code: redeem it, start the session."""
+    state = app_state(request)
+    if state.oidc is None:
+        raise errors.BadRequest("no cluster uses Kubelantern's own OIDC login (--auth-mode oidc)")
+    codec = _flow_codec(state)
+    flow = codec.read(request.cookies)
+    params = request.query_params
+    retry = state.settings.prefix + "/-/oidc/login"
+    if params.get("error"):
+        raise SignInFailed(f"The identity provider refused the sign-in ({params['error']}).")
+    if flow is None or not hmac.compare_digest(str(flow.get("state", "")), params.get("state", "")):
+        raise SignInFailed(
+            f"This sign-in was started elsewhere or took too long. Start again at {retry}."
+        )
+    try:
+        tokens = await state.oidc.exchange_code(
+            code=params.get("code", ""),
+            redirect_uri=_redirect_uri(request, state),
+            verifier=str(flow["verifier"]),
+            nonce=str(flow["nonce"]),
+        )
+    except OIDCError as exc:
+        raise SignInFailed(f"Sign-in failed: {exc}.") from exc
+    _auth(request).set_session({"oidc": tokens})
+    back = safe_next(str(flow.get("next") or ""), state.settings.prefix)
+    response = RedirectResponse(back, status_code=303)
+    for header in codec.set_cookie_headers(None, sent=codec.present(request.cookies)):
+        response.headers.append("set-cookie", header)
+    return response
+
+
+__all__ = [
+    "NotSignedIn",
+    "current_user",
+    "login_page",
+    "login_submit",
+    "logout",
+    "oidc_callback",
+    "oidc_login",
+    "refusal",
+    "sign_in_url",
+    "unauthorized",
+    "whoami",
+]

@@ -1,0 +1,342 @@
+"""Log pages: a pod's container, or every pod of a workload with a per-pod prefix.
+
+Three URLs per target, all under the object's own URL:
+
+``…/pods/{name}/logs``            the page (and its JSON twin): pickers and a viewer
+``…/pods/{name}/logs/stream``     Server-Sent Events relaying the API server's log,
+                                  line by line, following if asked
+``…/pods/{name}/logs/download``   the same lines as plain text, for saving
+
+``…/deployments.apps/{name}/logs`` (and StatefulSets, DaemonSets, ReplicaSets,
+Jobs, ReplicationControllers) do the same for all pods the selector picks,
+merged as lines arrive. The query string holds the whole view state and
+mirrors the API's PodLogOptions: ``container``, ``previous``, ``timestamps``,
+``tailLines``, ``sinceSeconds``/``sinceTime``, ``follow``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import orjson
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from kubelantern import errors
+from kubelantern.auth import credentials_for, identity_key
+from kubelantern.auth.access import Check, can
+from kubelantern.clusters.store import Cluster
+from kubelantern.operate.readonly import is_read_only
+from kubelantern.resources.discovery import ResourceType
+from kubelantern.streams import logs as podlogs
+from kubelantern.streams.logs import Line, LogOptions, Source
+from kubelantern.web.nav import nav_context
+from kubelantern.web.render import render, wants_json
+from kubelantern.web.state import app_state
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = 15.0
+"""Seconds between SSE comments on a quiet stream: keeps proxies from timing out
+and lets the server notice a browser that went away."""
+
+
+def sse(event: str, data: Any) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+@dataclass
+class Target:
+    """What the logs are of: one pod, or the pods of a workload."""
+
+    rt: ResourceType
+    namespace: str
+    name: str
+    options: LogOptions
+    sources: list[Source]
+    containers: list[dict[str, Any]] = field(default_factory=list)
+    pods: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def aggregated(self) -> bool:
+        return self.rt.name != "pods"
+
+    @property
+    def base_url(self) -> str:
+        return (
+            f"/c/{{cluster}}/namespaces/{quote(self.namespace)}/{self.rt.name}/"
+            f"{quote(self.name)}/logs"
+        )
+
+
+def _pod_target(pod: dict[str, Any], rt: ResourceType, ns: str, options: LogOptions) -> Target:
+    name = pod["metadata"]["name"]
+    conts = podlogs.containers(pod)
+    names = [c["name"] for c in conts]
+    chosen = options.container or podlogs.default_container(pod)
+    if chosen not in names:
+        raise errors.BadRequest(
+            f"pod {name} has no container {chosen!r}; it has {', '.join(names) or 'none'}"
+        )
+    options = replace(options, container=chosen)
+    return Target(rt, ns, name, options, [Source(name, chosen)], conts, [name])
+
+
+async def resolve(
+    request: Request,
+    cluster: Cluster,
+    rt: ResourceType,
+    namespace: str,
+    name: str,
+    options: LogOptions,
+) -> Target:
+    """Find the containers to read; only the stream endpoint may skip the pod lookup."""
+    creds = credentials_for(request, cluster)
+    if rt.name == "pods":
+        pod = await podlogs.get_pod(cluster, creds, namespace, name)
+        return _pod_target(pod, rt, namespace, options)
+    _, pods = await podlogs.workload_pods(cluster, creds, rt, namespace, name)
+    seen: dict[str, dict[str, Any]] = {}
+    for pod in pods:
+        for c in podlogs.containers(pod):
+            seen.setdefault(c["name"], {"name": c["name"], "kind": c["kind"]})
+    sources = podlogs.workload_sources(pods, options.container)
+    notes = []
+    if not pods:
+        notes.append(f"{rt.kind} {name} selects no pods right now.")
+    if len(sources) > podlogs.MAX_SOURCES:
+        notes.append(
+            f"Showing the first {podlogs.MAX_SOURCES} of {len(sources)} pods; "
+            "open a pod's own logs for the others."
+        )
+        sources = sources[: podlogs.MAX_SOURCES]
+    return Target(
+        rt,
+        namespace,
+        name,
+        options,
+        sources,
+        list(seen.values()),
+        [p["metadata"]["name"] for p in pods],
+        notes,
+    )
+
+
+async def logs_view(
+    request: Request,
+    cluster: Cluster,
+    resource: str,
+    namespace: str,
+    name: str,
+    rest: list[str],
+) -> Response:
+    """Route ``…/{resource}/{name}/logs[/stream|/download]``."""
+    creds = credentials_for(request, cluster)
+    rt = await cluster.discovery.resolve(resource, creds)
+    if rt.name != "pods" and rt.name not in podlogs.WORKLOADS:
+        raise errors.BadRequest(
+            f"{rt.kind} has no logs; logs are shown for pods and for "
+            + ", ".join(sorted(podlogs.WORKLOADS)),
+            cluster=cluster.slug,
+        )
+    match rest:
+        case []:
+            return await page(request, cluster, rt, namespace, name)
+        case ["stream"]:
+            return await stream(request, cluster, rt, namespace, name)
+        case ["download"]:
+            return await download(request, cluster, rt, namespace, name)
+        case ["links"]:
+            return await stream_links(request, cluster, rt, namespace, name)
+    raise errors.BadRequest(f"no page at {request.url.path}")
+
+
+async def stream_links(
+    request: Request, cluster: Cluster, rt: ResourceType, namespace: str, name: str
+) -> Response:
+    """The detail page's Logs / Terminal / Attach buttons, each checked with RBAC first.
+
+    Loaded by the detail page after it renders (htmx), so its reviews never slow
+    the page down; a refused one is a disabled button that says why.
+    """
+    creds = credentials_for(request, cluster)
+    identity = identity_key(request, cluster)
+    checks = [("logs", "log")]
+    if rt.name == "pods":
+        checks += [("exec", "exec"), ("attach", "attach")]
+    read_only = is_read_only(app_state(request).settings, cluster)
+    links: dict[str, dict[str, Any]] = {}
+    for key, sub in checks:
+        verb = "get" if sub == "log" else "create"
+        check = Check(verb=verb, resource="pods", subresource=sub, namespace=namespace)
+        decision = (await can(cluster, creds, identity, check)).to_dict()
+        if read_only and sub != "log":
+            decision = {"allowed": False, "reason": "Kubelantern is read-only for this cluster"}
+        links[key] = decision
+    base = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
+    data = {"objectUrl": base, "links": links, "pod": rt.name == "pods"}
+    return render(request, "_stream_links.html", data)
+
+
+async def page(
+    request: Request, cluster: Cluster, rt: ResourceType, namespace: str, name: str
+) -> Response:
+    q = request.query_params
+    options = LogOptions.from_query(q, follow=q.get("follow", "1") in ("1", "true", "on"))
+    target = await resolve(request, cluster, rt, namespace, name, options)
+    creds = credentials_for(request, cluster)
+    decision = await can(
+        cluster,
+        creds,
+        identity_key(request, cluster),
+        Check(verb="get", resource="pods", subresource="log", namespace=namespace),
+    )
+    base = target.base_url.replace("{cluster}", cluster.slug)
+    query = target.options.query()
+    object_url = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
+    data = {
+        "clusterName": cluster.slug,
+        "namespace": namespace,
+        "name": name,
+        "resource": rt.to_dict(),
+        "aggregated": target.aggregated,
+        "options": target.options.to_dict(),
+        "containers": target.containers,
+        "container": target.options.container,
+        "pods": target.pods,
+        "sources": [{"pod": s.pod, "container": s.container} for s in target.sources],
+        "notes": target.notes,
+        "access": {"logs": decision.to_dict()},
+        "objectUrl": object_url,
+        "pageUrl": base,
+        "streamUrl": f"{base}/stream?{urlencode(query)}",
+        "downloadUrl": f"{base}/download?{urlencode({**query, 'follow': '0'})}",
+    }
+    context = None
+    if not wants_json(request):
+        context = {"nav": await nav_context(request, cluster, namespace, rt.name)}
+    return render(request, "logs.html", data, context=context)
+
+
+async def _sources(
+    request: Request,
+    cluster: Cluster,
+    rt: ResourceType,
+    namespace: str,
+    name: str,
+    options: LogOptions,
+) -> list[Source]:
+    if rt.name == "pods" and options.container:
+        return [Source(name, options.container)]  # the page already chose: no lookup
+    return (await resolve(request, cluster, rt, namespace, name, options)).sources
+
+
+async def stream(
+    request: Request, cluster: Cluster, rt: ResourceType, namespace: str, name: str
+) -> Response:
+    """SSE: ``ready`` (the sources), ``line`` {t, s}, ``notice`` per ended source, ``end``."""
+    options = LogOptions.from_query(request.query_params)
+    sources = await _sources(request, cluster, rt, namespace, name, options)
+    creds = credentials_for(request, cluster)
+
+    async def events() -> AsyncIterator[bytes]:
+        index = {s: i for i, s in enumerate(sources)}
+        ready = {
+            "sources": [{"pod": s.pod, "container": s.container} for s in sources],
+            "follow": options.follow,
+        }
+        # No automatic reconnect: it would replay the tail and duplicate lines.
+        yield b"retry: 86400000\n" + sse("ready", ready)
+        async for batch in podlogs.read_sources(
+            cluster, creds, namespace, sources, options, idle=HEARTBEAT
+        ):
+            if not batch:
+                yield b": keep-alive\n\n"
+                continue
+            out = bytearray()
+            for item in batch:
+                if isinstance(item, Line):
+                    out += sse("line", {"t": item.text, "s": index[item.source]})
+                else:
+                    notice = {
+                        "level": item.level,
+                        "message": item.message,
+                        "status": item.status,
+                        "s": index[item.source],
+                    }
+                    out += sse("notice", notice)
+            yield bytes(out)
+        yield sse("end", {})
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _filename(rt: ResourceType, name: str, options: LogOptions, aggregated: bool) -> str:
+    parts = [name] if aggregated else [name, options.container]
+    if options.previous:
+        parts.append("previous")
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in "_".join(parts))
+    return f"{safe}.log"
+
+
+async def download(
+    request: Request, cluster: Cluster, rt: ResourceType, namespace: str, name: str
+) -> Response:
+    """Plain text, never following; one container's bytes as they are, or prefixed lines."""
+    options = LogOptions.from_query(request.query_params, follow=False)
+    if options.limit_bytes is None:
+        options = replace(options, limit_bytes=podlogs.DOWNLOAD_LIMIT)
+    sources = await _sources(request, cluster, rt, namespace, name, options)
+    creds = credentials_for(request, cluster)
+    aggregated = rt.name != "pods"
+    headers = {
+        "Content-Disposition": (
+            f'attachment; filename="{_filename(rt, name, options, aggregated)}"'
+        ),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    stack = AsyncExitStack()
+    if not aggregated:
+        # Open the upstream before answering, so a refusal is a real 403/404 page.
+        (source,) = sources
+        chunks = await stack.enter_async_context(
+            podlogs.open_log(cluster, creds, namespace, source, options)
+        )
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            finally:
+                await stack.aclose()
+
+    else:
+
+        async def body() -> AsyncIterator[bytes]:
+            async for batch in podlogs.read_sources(cluster, creds, namespace, sources, options):
+                out = bytearray()
+                for item in batch:
+                    if isinstance(item, Line):
+                        out += f"[{item.source.label}] {item.text}\n".encode()
+                    elif item.level == "error":
+                        out += f"# [{item.source.label}] {item.message}\n".encode()
+                yield bytes(out)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/plain; charset=utf-8",
+        headers=headers,
+        background=BackgroundTask(stack.aclose),
+    )

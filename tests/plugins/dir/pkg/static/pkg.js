@@ -1,0 +1,1 @@
+window.pkgLoaded = true;
