@@ -92,6 +92,6 @@ def test_alice_gets_her_namespaces_when_known(alice: TestClient, cluster: RealCl
 def test_bob_reads_pods_and_events_but_not_nodes(bob: TestClient, cluster: RealCluster) -> None:
     data = overview(bob, cluster)
     assert data["nodes"]["forbidden"] is True
-    assert data["pods"]["error"] == "" and data["pods"]["total"] >= 13
+    assert data["pods"]["error"] == "" and data["pods"]["total"] >= 12
     assert data["warnings"]["error"] == "" and data["warnings"]["items"]
     assert data["capacity"]["error"] == "not permitted: list nodes"

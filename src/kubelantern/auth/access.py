@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-
-import orjson
+from typing import Any
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
@@ -76,12 +75,8 @@ async def can(
     }
 
     try:
-        doc = await cluster.client.json(
-            "POST",
-            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-            credentials=credentials,
-            content=orjson.dumps(body),
-            headers={"Content-Type": "application/json"},
+        doc = await cluster.client.post_json(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, credentials=credentials
         )
     except errors.KubelanternError as exc:
         return Decision(False, f"could not check permission: {exc.message}")
@@ -123,12 +118,10 @@ async def resource_rules(
         "spec": {"namespace": namespace},
     }
     try:
-        doc = await cluster.client.json(
-            "POST",
+        doc = await cluster.client.post_json(
             "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            body,
             credentials=credentials,
-            content=orjson.dumps(body),
-            headers={"Content-Type": "application/json"},
             timeout=5.0,
         )
         rules: list[dict[str, object]] | None = list(
@@ -140,6 +133,28 @@ async def resource_rules(
         _rules_cache.clear()
     _rules_cache[key] = (now, rules)
     return rules
+
+
+async def self_review(
+    cluster: Cluster, credentials: Credentials | None, *, timeout: float = 5.0
+) -> dict[str, Any]:
+    """What the API server makes of these credentials (``kubectl auth whoami``)."""
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    doc = await cluster.client.post_json(
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        body,
+        credentials=credentials,
+        timeout=timeout,
+        verb="create",
+        resource="selfsubjectreviews.authentication.k8s.io",
+    )
+    info = (doc.get("status") or {}).get("userInfo") or {}
+    return {
+        "user": info.get("username", ""),
+        "uid": info.get("uid", ""),
+        "groups": list(info.get("groups") or []),
+        "extra": info.get("extra") or {},
+    }
 
 
 def clear_cache() -> None:

@@ -214,6 +214,11 @@ class ClusterClient:
             raise errors.KubelanternError(f"unexpected answer from {path}", cluster=self.name)
         return data
 
+    async def post_json(self, path: str, body: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """POST a JSON object (a review, an eviction...) and return the answer's object."""
+        headers = {"Content-Type": "application/json", **(kwargs.pop("headers", None) or {})}
+        return await self.json("POST", path, content=orjson.dumps(body), headers=headers, **kwargs)
+
     @asynccontextmanager
     async def stream(
         self,

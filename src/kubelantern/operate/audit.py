@@ -29,11 +29,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
 from kubelantern import errors
 from kubelantern.auth import credentials_for, identity_key
+from kubelantern.auth.access import self_review
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
 
@@ -113,17 +113,8 @@ async def whoami(cluster: Cluster, credentials: Credentials | None, identity: st
     hit = _whoami.get(key)
     if hit and now - hit[0] < WHOAMI_TTL:
         return hit[1]
-    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
     try:
-        doc = await cluster.client.json(
-            "POST",
-            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-            credentials=credentials,
-            content=orjson.dumps(body),
-            headers={"Content-Type": "application/json"},
-            timeout=5.0,
-        )
-        user = str(((doc.get("status") or {}).get("userInfo") or {}).get("username") or identity)
+        user = str((await self_review(cluster, credentials))["user"] or identity)
     except errors.KubelanternError:
         return identity  # not cached: the next write tries again
     if len(_whoami) > MAX_IDENTITIES:

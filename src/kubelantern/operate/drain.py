@@ -185,12 +185,10 @@ async def _evict(
     pod.state = "evicting"
     while True:
         try:
-            await cluster.client.request(
-                "POST",
+            await cluster.client.post_json(
                 f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/eviction",
+                body,
                 credentials=creds,
-                content=orjson.dumps(body),
-                headers={"Content-Type": "application/json"},
                 verb="create",
                 resource="pods/eviction",
                 namespace=pod.namespace,

@@ -22,17 +22,17 @@ import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import orjson
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Scope
 
 from kubelantern import errors
 from kubelantern.auth import NotSignedIn, credentials_for, request_auth
+from kubelantern.auth.access import self_review
 from kubelantern.auth.identity import SIGNIN_COOKIE, RequestAuth
 from kubelantern.auth.oidc import OIDCError, pkce_pair
 from kubelantern.auth.sessions import CookieCodec
-from kubelantern.clusters.credentials import BearerToken, Credentials
+from kubelantern.clusters.credentials import BearerToken
 from kubelantern.clusters.store import Cluster
 from kubelantern.web.csrf import csrf_token
 from kubelantern.web.errors import error_data, kubelantern_error
@@ -42,7 +42,6 @@ from kubelantern.web.state import AppState, app_state
 SIGNIN_LOOP_SECONDS = 30
 FLOW_COOKIE = "kl_oidc_flow"
 FLOW_MAX_AGE = 600
-REVIEW_TIMEOUT = 5.0
 
 
 def safe_next(value: str | None, prefix: str) -> str:
@@ -178,28 +177,6 @@ def _auth(request: Request) -> RequestAuth:
     if auth is None:
         raise errors.KubelanternError("authentication middleware is not installed")
     return auth
-
-
-async def self_review(cluster: Cluster, creds: Credentials | None) -> dict[str, Any]:
-    """The API server's view of these credentials (kubectl auth whoami)."""
-    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
-    doc = await cluster.client.json(
-        "POST",
-        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-        credentials=creds,
-        content=orjson.dumps(body),
-        headers={"Content-Type": "application/json"},
-        timeout=REVIEW_TIMEOUT,
-        verb="create",
-        resource="selfsubjectreviews.authentication.k8s.io",
-    )
-    info = (doc.get("status") or {}).get("userInfo") or {}
-    return {
-        "user": info.get("username", ""),
-        "uid": info.get("uid", ""),
-        "groups": list(info.get("groups") or []),
-        "extra": info.get("extra") or {},
-    }
 
 
 async def _whoami_one(request: Request, cluster: Cluster) -> dict[str, Any]:
