@@ -92,6 +92,7 @@ def create_app(
             store.add(entry.config())
         except KubeconfigError as exc:
             log.warning("skipping the added cluster %s: %s", entry.name, exc)
+    store.apply_overrides(settings.cluster_names, settings.cluster_namespaces)
     state.jinja.globals["auth_user"] = auth_views.current_user
     state.jinja.globals.update(readonly.template_globals(settings, store))
 

@@ -13,6 +13,8 @@ section for per-cluster settings::
       prod:                      # name as in /c/<name>/ or the context name
         auth_mode: bearer        # becomes cluster_auth "prod=bearer"
         read_only: true          # becomes read_only_clusters "prod"
+        display_name: Production # becomes cluster_names "prod=Production"
+        default_namespace: web   # becomes cluster_namespaces "prod=web"
 
 Precedence is flag > ``KUBELANTERN_*`` env var > file > default, so one file
 can be shared and a deployment can still override a value. Every mistake is
@@ -35,7 +37,7 @@ from kubelantern.settings import ENV_PREFIX, OPTIONS, Option, Settings, resolve
 
 _BY_NAME = {o.name: o for o in OPTIONS}
 # Per-cluster keys of the ``clusters`` section and the list option each one feeds.
-CLUSTER_KEYS = ("auth_mode", "read_only")
+CLUSTER_KEYS = ("auth_mode", "read_only", "display_name", "default_namespace")
 AUTH_MODES = ("kubeconfig", "bearer", "impersonate", "oidc")
 
 
@@ -101,6 +103,8 @@ def _clusters(section: Any, values: dict[str, Any], problems: list[str]) -> None
         return
     modes = list(values.get("cluster_auth", ()))
     read_only = list(values.get("read_only_clusters", ()))
+    names = list(values.get("cluster_names", ()))
+    namespaces = list(values.get("cluster_namespaces", ()))
     for name, body in section.items():
         where = f"clusters.{name}"
         if not isinstance(body, Mapping):
@@ -120,6 +124,13 @@ def _clusters(section: Any, values: dict[str, Any], problems: list[str]) -> None
                     problems.append(f"{where}.read_only: expected true or false, got {value!r}")
                 elif value:
                     read_only.append(str(name))
+            elif norm in ("display_name", "default_namespace"):
+                if not isinstance(value, str) or not value.strip():
+                    problems.append(f"{where}.{norm}: expected a non-empty string, got {value!r}")
+                elif norm == "display_name":
+                    names.append(f"{name}={value.strip()}")
+                else:
+                    namespaces.append(f"{name}={value.strip()}")
             else:
                 problems.append(
                     f"{where}.{key}: unknown per-cluster setting"
@@ -129,6 +140,10 @@ def _clusters(section: Any, values: dict[str, Any], problems: list[str]) -> None
         values["cluster_auth"] = tuple(modes)
     if read_only:
         values["read_only_clusters"] = tuple(read_only)
+    if names:
+        values["cluster_names"] = tuple(names)
+    if namespaces:
+        values["cluster_namespaces"] = tuple(namespaces)
 
 
 def parse(doc: Any, path: str) -> Loaded:

@@ -97,6 +97,19 @@ OPTIONS: tuple[Option, ...] = (
         kind="list",
     ),
     Option(
+        "cluster_names",
+        "Display name of a cluster, NAME=Display name (NAME as in /c/<name>/ or the "
+        "context name); repeatable.",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "cluster_namespaces",
+        "Default namespace of a cluster, NAME=namespace; repeatable.",
+        default=(),
+        kind="list",
+    ),
+    Option(
         "add_clusters",
         "Let users add clusters from the UI: auto = yes locally, no with --in-cluster.",
         default="auto",
@@ -256,6 +269,8 @@ class Settings:
     read_only_clusters: tuple[str, ...] = ()
     secure_cookies: bool = False
     add_clusters: str = "auto"
+    cluster_names: tuple[str, ...] = ()
+    cluster_namespaces: tuple[str, ...] = ()
     clusters_file: str | None = None
     namespaces: tuple[str, ...] = ()
     auth_mode: str = "kubeconfig"

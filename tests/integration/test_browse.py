@@ -183,3 +183,17 @@ def test_refused_credentials_get_a_clear_page(cluster: RealCluster, tmp_path: Pa
         assert "expired-or-revoked-token" not in page.text
         probe = c.get("/clusters.json").json()["clusters"][0]
         assert probe["reachable"] is True and probe["credentialsOk"] is False
+
+
+def test_per_cluster_display_name_and_default_namespace(cluster: RealCluster) -> None:
+    settings = make_settings(
+        cluster.kubeconfig(),
+        cluster_names=(f"{cluster.name}=Test cluster",),
+        cluster_namespaces=(f"{cluster.name}=team-b",),
+    )
+    with TestClient(create_app(settings)) as client:
+        (entry,) = client.get("/clusters.json").json()["clusters"]
+        assert entry["displayName"] == "Test cluster"
+        assert entry["defaultNamespace"] == "team-b"
+        page = client.get(f"/c/{cluster.name}/").text
+        assert f'href="/c/{cluster.name}/namespaces/team-b/pods"' in page

@@ -111,3 +111,16 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
     top = tmp_path / "list.yaml"
     top.write_text("- a\n")
     assert "mapping" in configfile.read(str(top)).problems[0]
+
+
+def test_per_cluster_display_name_and_namespace() -> None:
+    from kubelantern.configfile import parse
+
+    loaded = parse(
+        {"clusters": {"prod": {"display_name": "Production", "default_namespace": "web"}}}, "f"
+    )
+    assert loaded.problems == []
+    assert loaded.values["cluster_names"] == ("prod=Production",)
+    assert loaded.values["cluster_namespaces"] == ("prod=web",)
+    bad = parse({"clusters": {"prod": {"display_name": 3}}}, "f")
+    assert bad.problems == ["clusters.prod.display_name: expected a non-empty string, got 3"]

@@ -33,14 +33,16 @@ class Cluster:
     client: ClusterClient
     discovery: Discovery
     auth_mode: str = "kubeconfig"  # kubeconfig | bearer | impersonate | oidc (kubelantern.auth)
+    display: str | None = None  # the operator's name for it (--cluster-names)
+    namespace: str | None = None  # the operator's default namespace (--cluster-namespaces)
 
     @property
     def display_name(self) -> str:
-        return self.config.name
+        return self.display or self.config.name
 
     @property
     def default_namespace(self) -> str | None:
-        return self.config.namespace
+        return self.namespace or self.config.namespace
 
 
 class ClusterStore:
@@ -72,6 +74,18 @@ class ClusterStore:
         )
         self._clusters[slug] = cluster
         return cluster
+
+    def apply_overrides(self, names: Iterable[str], namespaces: Iterable[str]) -> None:
+        """Per-cluster display names and default namespaces, as ``NAME=value`` pairs.
+
+        NAME is the URL name (slug) or the kubeconfig context name.
+        """
+        for pairs, attr in ((names, "display"), (namespaces, "namespace")):
+            for pair in pairs:
+                key, _, value = pair.partition("=")
+                for cluster in self._clusters.values():
+                    if key in (cluster.slug, cluster.config.name) and value:
+                        setattr(cluster, attr, value)
 
     def add_all(self, configs: Iterable[ClusterConfig]) -> None:
         for config in configs:

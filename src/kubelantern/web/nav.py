@@ -147,7 +147,11 @@ async def nav_context(
     """Everything the page chrome needs; HTML-only (the JSON twin leaves it out)."""
     selected = selected_namespaces(request, cluster, path_ns)
     if not selected and current is None:
-        selected = cookie_list(request, NS_COOKIE + cluster.slug)
+        if NS_COOKIE + cluster.slug in request.cookies:
+            selected = cookie_list(request, NS_COOKIE + cluster.slug)
+        elif cluster.default_namespace:
+            # First visit: start where the operator or the kubeconfig context points.
+            selected = [cluster.default_namespace]
     choice, sections = await asyncio.gather(
         namespace_choice(request, cluster, selected),
         sidebar(request, cluster, selected if selected else []),
