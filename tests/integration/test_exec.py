@@ -369,3 +369,22 @@ def test_terminal_and_logs_under_a_base_url(cluster: RealCluster, pod: str) -> N
             ws.send_text(orjson.dumps({"type": "hello", "csrf": token}).decode())
             output, events, _ = messages(ws)
     assert output == b"prefixed\n" and events[-1]["success"] is True
+
+
+def test_shell_sessions_are_audited(
+    client_for: Callable[[str], TestClient], cluster: RealCluster, pod: str
+) -> None:
+    admin, bob = client_for("admin"), client_for("bob")
+    token = csrf(admin)
+    with admin.websocket_connect(path(cluster, pod, command="echo", tty="0")) as ws:
+        ws.send_text(orjson.dumps({"type": "hello", "csrf": token}).decode())
+        messages(ws)
+    mine = admin.get("/-/activity.json").json()["activity"]
+    session = next(e for e in mine if e["resource"] == "pods/exec" and e["name"] == pod)
+    assert session["result"] == "ok" and session["verb"] == "create"
+    token = csrf(bob)
+    with bob.websocket_connect(path(cluster, pod)) as ws:
+        ws.send_text(orjson.dumps({"type": "hello", "csrf": token}).decode())
+        messages(ws)
+    refused = bob.get("/-/activity.json").json()["activity"]
+    assert any(e["resource"] == "pods/exec" and e["status"] == 403 for e in refused)

@@ -48,10 +48,13 @@ class ClusterClient:
         self.own_credentials = KubeconfigCredentials(config)
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
+        # Long-lived streams (watches, log follows) get their own pool without a
+        # limit, so a hundred open tabs cannot starve ordinary page requests.
+        self._stream_http: httpx.AsyncClient | None = None
         self._cert_key: tuple[bytes | None, bytes | None] = (None, None)
         self._ssl: ssl.SSLContext | None = None
 
-    async def _client(self) -> httpx.AsyncClient:
+    async def _client(self, *, streaming: bool = False) -> httpx.AsyncClient:
         cert, key = self.config.client_cert_data, self.config.client_key_data
         if self.anonymous:
             cert, key = None, None
@@ -60,9 +63,8 @@ class ClusterClient:
             if cred.client_cert and cred.client_key:
                 cert, key = cred.client_cert, cred.client_key
         if self._http is not None and (cert, key) == self._cert_key:
-            return self._http
-        if self._http is not None:
-            await self._http.aclose()
+            return self._pick(streaming)
+        await self.aclose()
         ctx: ssl.SSLContext = make_ssl_context(
             ca_data=self.config.ca_data,
             insecure=self.config.insecure_skip_tls_verify,
@@ -71,17 +73,26 @@ class ClusterClient:
         )
         self._cert_key = (cert, key)
         self._ssl = ctx
-        self._http = httpx.AsyncClient(
-            base_url=self.config.server,
-            verify=ctx,
-            timeout=httpx.Timeout(self.timeout),
-            transport=self._transport,
-            proxy=self.config.proxy_url,
-            trust_env=False,
-            headers={"User-Agent": "kubelantern"},
-            event_hooks=metrics.httpx_hooks(self.name),  # /metrics: API calls by status
+        common: dict[str, Any] = {
+            "base_url": self.config.server,
+            "verify": ctx,
+            "timeout": httpx.Timeout(self.timeout),
+            "transport": self._transport,
+            "proxy": self.config.proxy_url,
+            "trust_env": False,
+            "headers": {"User-Agent": "kubelantern"},
+            "event_hooks": metrics.httpx_hooks(self.name),  # /metrics: API calls by status
+        }
+        self._http = httpx.AsyncClient(**common)
+        self._stream_http = httpx.AsyncClient(
+            **common, limits=httpx.Limits(max_connections=None, max_keepalive_connections=20)
         )
-        return self._http
+        return self._pick(streaming)
+
+    def _pick(self, streaming: bool) -> httpx.AsyncClient:
+        client = self._stream_http if streaming else self._http
+        assert client is not None
+        return client
 
     async def websocket_params(
         self, credentials: Credentials | None
@@ -98,9 +109,10 @@ class ClusterClient:
         return self.config.server, self._ssl, headers.multi_items()
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        for client in (self._http, self._stream_http):
+            if client is not None:
+                await client.aclose()
+        self._http = self._stream_http = None
 
     def _raise_for(
         self,
@@ -234,7 +246,7 @@ class ClusterClient:
         namespace: str | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """A streaming request (watch, logs); errors are raised before the body."""
-        http = await self._client()
+        http = await self._client(streaming=True)
         hdrs = await self._headers(credentials, headers)
         request = http.build_request(
             method,

@@ -29,7 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from kubelantern import errors
 from kubelantern.auth import credentials_for, identity_key
@@ -133,7 +133,7 @@ def result_of(exc: Exception | None) -> tuple[str, int, str]:
 
 
 async def record(
-    request: Request,
+    request: HTTPConnection,
     cluster: Cluster,
     *,
     verb: str,
@@ -145,7 +145,10 @@ async def record(
     message: str = "",
     url: str | None = None,
 ) -> Entry:
-    """Log one write and keep it for the person's activity panel."""
+    """Log one write (or shell session) and keep it for the person's activity panel.
+
+    Takes any connection, so the terminal's WebSocket records its sessions too.
+    """
     creds = credentials_for(request, cluster)
     identity = identity_key(request, cluster)
     user = await whoami(cluster, creds, identity)

@@ -43,6 +43,7 @@ from kubelantern import errors
 from kubelantern.auth import credentials_for, identity_key
 from kubelantern.auth.access import Check, can
 from kubelantern.clusters.store import Cluster
+from kubelantern.operate import audit
 from kubelantern.operate.readonly import is_read_only, refusal
 from kubelantern.streams import logs as podlogs
 from kubelantern.streams.remote import (
@@ -351,6 +352,17 @@ async def terminal_socket(websocket: WebSocket) -> None:
                     session.protocol,
                     identity_key(websocket, cluster),
                 )
+                await audit.record(
+                    websocket,
+                    cluster,
+                    verb="create",
+                    resource=f"pods/{action}",
+                    namespace=namespace,
+                    name=name,
+                    result="ok",
+                    status=101,
+                    message=f"container {container or '(default)'}: {' '.join(command)}",
+                )
                 if size and tty:
                     await session.resize(*size)
                 end = await relay(websocket, session)
@@ -358,6 +370,18 @@ async def terminal_socket(websocket: WebSocket) -> None:
                     await session.hang_up(tty)
         except errors.KubelanternError as exc:
             log.info("%s %s/%s refused: %s", action, namespace, name, exc.message)
+            result, code, message = audit.result_of(exc)
+            await audit.record(
+                websocket,
+                cluster,
+                verb="create",
+                resource=f"pods/{action}",
+                namespace=namespace,
+                name=name,
+                result=result,
+                status=code,
+                message=message,
+            )
             await _send_json(websocket, _error_event(exc))
             await _close(websocket, 4000 + exc.status if exc.status < 1000 else 1011)
             return
