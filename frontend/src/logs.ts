@@ -80,6 +80,12 @@ class LogViewer {
       this.sources = data.sources;
       this.setStatus(data.follow ? "following" : "loading", data.follow ? "live" : "loading");
     });
+    es.addEventListener("source", (ev) => {
+      // A pod that appeared while following (a rollout, a scale-up): its lines follow.
+      const data = JSON.parse((ev as MessageEvent).data) as SourceInfo & { s: number };
+      this.sources[data.s] = { pod: data.pod, container: data.container };
+      this.appendNotice({ level: "info", message: "new pod, now following", status: 0, s: data.s });
+    });
     es.addEventListener("line", (ev) => {
       const line = JSON.parse((ev as MessageEvent).data) as LineEvent;
       if (this.paused) {

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -263,3 +264,50 @@ def test_follow_sees_a_new_line_and_closes_upstream(
                 break
         assert seen[-1] == f'data: {{"t":"{line}","s":0}}'
     wait_until(lambda: open_streams(cluster, "log") <= before, 15, "the upstream to be closed")
+
+
+def test_following_a_workload_picks_up_new_pods(
+    server: ServerProcess, cluster: RealCluster, agg_pods: list[str]
+) -> None:
+    """Scaling up while following: the new pod is announced, then its lines arrive."""
+    (line,) = marker(1)
+    url = f"{server.url}/c/{cluster.name}/namespaces/{NS}/deployments.apps/{DEPLOY}/logs/stream"
+    params = {"container": "app", "tailLines": "0", "follow": "1"}
+    scale = f"/apis/apps/v1/namespaces/{NS}/deployments/{DEPLOY}/scale"
+    with (
+        kube_client(cluster.kubeconfig("admin")) as kube,
+        httpx.Client(timeout=httpx.Timeout(10, read=30)) as http,
+        http.stream("GET", url, params=params) as r,
+    ):
+        lines = r.iter_lines()
+        assert next(lines).startswith("retry:")
+        assert next(lines) == "event: ready"
+        kube.patch(
+            scale,
+            content=b'{"spec":{"replicas":3}}',
+            headers={"Content-Type": "application/merge-patch+json"},
+        ).raise_for_status()
+        try:
+            new: dict[str, object] = {}
+            deadline = time.monotonic() + 60
+            event = ""
+            for text in lines:
+                if text.startswith("event: "):
+                    event = text[7:]
+                elif event == "source" and text.startswith("data: "):
+                    new = orjson.loads(text[6:])
+                    break
+                assert time.monotonic() < deadline, "no new pod announced"
+            assert new["pod"] not in agg_pods and new["container"] == "app" and new["s"] == 2
+            wait_until(lambda: open_streams(cluster, "log") >= 3, 30, "the new pod's stream")
+            append_log(cluster, line)
+            for text in lines:
+                if f'"t":"{line}","s":2' in text:
+                    break
+                assert time.monotonic() < deadline, "the new pod's line did not arrive"
+        finally:
+            kube.patch(
+                scale,
+                content=b'{"spec":{"replicas":2}}',
+                headers={"Content-Type": "application/merge-patch+json"},
+            )

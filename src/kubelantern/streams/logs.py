@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,7 @@ DEFAULT_TAIL = 500
 MAX_TAIL = 100_000
 MAX_SOURCES = 20
 """kubectl follows at most 5 pods (--max-log-requests); a browser tab may watch 20."""
+REDISCOVER_EVERY = 5.0  # seconds between looks for new pods of a followed workload
 QUEUE_SIZE = 256
 DOWNLOAD_LIMIT = 64 * 1024 * 1024
 """limitBytes of a download, per container: a runaway log cannot fill a disk by accident."""
@@ -159,6 +160,13 @@ class Source:
 
 
 @dataclass(frozen=True)
+class NewSource:
+    """A source that appeared while following (a rollout or scale-up made a pod)."""
+
+    source: Source
+
+
+@dataclass(frozen=True)
 class Line:
     text: str
     source: Source
@@ -174,7 +182,7 @@ class Notice:
     status: int = 0
 
 
-Event = Line | Notice
+Event = Line | Notice | NewSource
 
 
 def log_path(namespace: str, pod: str) -> str:
@@ -321,6 +329,18 @@ async def open_log(
         yield response.aiter_bytes()
 
 
+async def _discover_new(
+    discover: Callable[[], Awaitable[list[Source]]], known: set[Source]
+) -> list[Source]:
+    """Sources not read yet; a failed lookup just waits for the next round."""
+    try:
+        found = await discover()
+    except errors.KubelanternError:
+        return []
+    room = max(0, MAX_SOURCES - len(known))
+    return [s for s in found if s not in known][:room]
+
+
 class _Done:
     """A source's task has put its last item."""
 
@@ -337,6 +357,8 @@ async def read_sources(
     *,
     queue_size: int = QUEUE_SIZE,
     idle: float | None = None,
+    discover: Callable[[], Awaitable[list[Source]]] | None = None,
+    every: float = REDISCOVER_EVERY,
 ) -> AsyncIterator[list[Event]]:
     """Lines of every source as they arrive, then one Notice per source when it ends.
 
@@ -349,6 +371,11 @@ async def read_sources(
     events), so a fast log costs one write to the browser per batch instead
     of one per line. With ``idle``, an empty batch is yielded after that many
     quiet seconds, so the caller can send a heartbeat.
+
+    With ``discover`` (following a workload), the sources are looked up again
+    every ``every`` seconds; each new one (a pod made by a rollout or a
+    scale-up) is announced as a NewSource and read from then on, up to
+    ``MAX_SOURCES`` in all.
     """
     queue: asyncio.Queue[Event | _Done] = asyncio.Queue(queue_size)
 
@@ -370,12 +397,28 @@ async def read_sources(
         await queue.put(_DONE)
 
     tasks = [asyncio.create_task(pump(s)) for s in sources]
+    known = set(sources)
+    loop = asyncio.get_running_loop()
+    next_look = loop.time() + every
     try:
         running = len(tasks)
         while running:
+            wait = idle
+            if discover is not None:
+                wait = max(0.0, min(idle or every, next_look - loop.time()))
             try:
-                item = await (queue.get() if idle is None else asyncio.wait_for(queue.get(), idle))
+                item = await (queue.get() if wait is None else asyncio.wait_for(queue.get(), wait))
             except TimeoutError:
+                if discover is not None and loop.time() >= next_look:
+                    next_look = loop.time() + every
+                    fresh = await _discover_new(discover, known)
+                    for source in fresh:
+                        known.add(source)
+                        tasks.append(asyncio.create_task(pump(source)))
+                        running += 1
+                    if fresh:
+                        yield [NewSource(s) for s in fresh]
+                        continue
                 yield []
                 continue
             batch: list[Event] = []

@@ -35,7 +35,7 @@ from kubelantern.clusters.store import Cluster
 from kubelantern.operate.readonly import is_read_only
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.streams import logs as podlogs
-from kubelantern.streams.logs import Line, LogOptions, Source
+from kubelantern.streams.logs import Line, LogOptions, NewSource, Notice, Source
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
@@ -246,6 +246,14 @@ async def stream(
     sources = await _sources(request, cluster, rt, namespace, name, options)
     creds = credentials_for(request, cluster)
 
+    discover = None
+    if rt.name != "pods" and options.follow:
+
+        async def discover() -> list[Source]:
+            """The workload's pods now: a rollout or scale-up adds some."""
+            _, pods = await podlogs.workload_pods(cluster, creds, rt, namespace, name)
+            return podlogs.workload_sources(pods, options.container)
+
     async def events() -> AsyncIterator[bytes]:
         index = {s: i for i, s in enumerate(sources)}
         ready = {
@@ -255,7 +263,7 @@ async def stream(
         # No automatic reconnect: it would replay the tail and duplicate lines.
         yield b"retry: 86400000\n" + sse("ready", ready)
         async for batch in podlogs.read_sources(
-            cluster, creds, namespace, sources, options, idle=HEARTBEAT
+            cluster, creds, namespace, sources, options, idle=HEARTBEAT, discover=discover
         ):
             if not batch:
                 yield b": keep-alive\n\n"
@@ -264,6 +272,10 @@ async def stream(
             for item in batch:
                 if isinstance(item, Line):
                     out += sse("line", {"t": item.text, "s": index[item.source]})
+                elif isinstance(item, NewSource):
+                    index[item.source] = len(index)
+                    new = {"pod": item.source.pod, "container": item.source.container}
+                    out += sse("source", {**new, "s": index[item.source]})
                 else:
                     notice = {
                         "level": item.level,
@@ -330,7 +342,7 @@ async def download(
                 for item in batch:
                     if isinstance(item, Line):
                         out += f"[{item.source.label}] {item.text}\n".encode()
-                    elif item.level == "error":
+                    elif isinstance(item, Notice) and item.level == "error":
                         out += f"# [{item.source.label}] {item.message}\n".encode()
                 yield bytes(out)
 
