@@ -25,13 +25,6 @@ from tests.integration.operate_kit import (
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> Iterator[Kube]:
-    k = Kube(cluster)
-    yield k
-    k.close()
-
-
 def obj_url(cluster: RealCluster, resource: str, name: str, ns: str | None = "team-a") -> str:
     if ns:
         return f"/c/{cluster.name}/namespaces/{ns}/{resource}/{name}"

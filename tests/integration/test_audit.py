@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -14,13 +13,6 @@ from tests.conftest import RealCluster
 from tests.integration.operate_kit import Kube, a_deployment, writes
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> Iterator[Kube]:
-    k = Kube(cluster)
-    yield k
-    k.close()
 
 
 def audit_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

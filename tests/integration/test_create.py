@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import yaml
 from starlette.testclient import TestClient
@@ -12,13 +10,6 @@ from tests.conftest import RealCluster
 from tests.integration.operate_kit import Kube, deployment, form_token, line_of, unique, writes
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> Iterator[Kube]:
-    k = Kube(cluster)
-    yield k
-    k.close()
 
 
 def create_url(cluster: RealCluster) -> str:

@@ -24,13 +24,6 @@ from tests.integration.operate_kit import (
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> Iterator[Kube]:
-    k = Kube(cluster)
-    yield k
-    k.close()
-
-
 @pytest.fixture
 def dep(kube: Kube) -> Iterator[str]:
     with a_deployment(kube, "ops-edit") as name:

@@ -51,13 +51,6 @@ def app(cluster: RealCluster) -> Iterator[App]:
         tc.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> Iterator[Kube]:
-    k = Kube(cluster)
-    yield k
-    k.close()
-
-
 def with_requests(name: str, cpu: str, memory: str, replicas: int) -> dict[str, Any]:
     obj = deployment(name, replicas=replicas)
     container = obj["spec"]["template"]["spec"]["containers"][0]
