@@ -314,3 +314,65 @@ def test_rbac_roles_and_bindings(
     assert crb["roleRef"]["name"] == "view" and crb["subjects"][0]["name"] == "bob"
     # alice's edit role in team-a does not cover RBAC objects.
     assert alice.get(base + ".json").status_code == 403
+
+
+def test_deployment_shows_the_autoscaler_that_scales_it(
+    admin: TestClient, bob: TestClient, cluster: RealCluster
+) -> None:
+    data = detail(admin, f"/c/{cluster.name}/namespaces/team-a/deployments.apps/web")
+    (hpa,) = related(data, "autoscalers")["items"]
+    assert hpa["name"] == "web" and hpa["min"] >= 1 and hpa["max"] >= hpa["min"]
+    assert (
+        hpa["url"]
+        == f"/c/{cluster.name}/namespaces/team-a/horizontalpodautoscalers.autoscaling/web"
+    )
+    api = detail(admin, f"/c/{cluster.name}/namespaces/team-b/deployments.apps/api")
+    assert related(api, "autoscalers")["items"] == []
+    page = admin.get(f"/c/{cluster.name}/namespaces/team-a/deployments.apps/web").text
+    assert 'id="related-autoscalers"' in page
+
+
+def test_statefulset_lists_its_volume_claims(admin: TestClient, cluster: RealCluster) -> None:
+    name = "claims-sts"
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": "team-b"},
+        "spec": {
+            "replicas": 2,
+            "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": "busybox"}]},
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "data"},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "1Gi"}},
+                    },
+                }
+            ],
+        },
+    }
+    path = "/apis/apps/v1/namespaces/team-b/statefulsets"
+    with kube_client(cluster.kubeconfig()) as kube:
+        kube.post(path, json=sts).raise_for_status()
+        try:
+            url = f"/c/{cluster.name}/namespaces/team-b/statefulsets.apps/{name}"
+            # The controller makes data-claims-sts-0 first (OrderedReady: -1 waits for -0).
+            wait_until(
+                lambda: bool(related(detail(admin, url), "claims")["items"]),
+                60,
+                "the StatefulSet's first claim",
+            )
+            claims = related(detail(admin, url), "claims")["items"]
+            assert claims[0]["name"] == f"data-{name}-0"
+            assert claims[0]["url"].endswith(f"/persistentvolumeclaims/data-{name}-0")
+        finally:
+            kube.delete(f"{path}/{name}")
+            pvcs = "/api/v1/namespaces/team-b/persistentvolumeclaims"
+            for i in range(2):
+                kube.delete(f"{pvcs}/data-{name}-{i}")

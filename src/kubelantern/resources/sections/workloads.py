@@ -7,7 +7,9 @@ kept only if their ownerReferences name the workload, as the controllers do.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import re
 from typing import Any
 
 from kubelantern import errors
@@ -25,6 +27,65 @@ from kubelantern.resources.relations import (
 from kubelantern.resources.sections.base import Section, builds, meta, spec, status
 
 REVISION = "deployment.kubernetes.io/revision"
+
+
+async def autoscalers_for(lk: Lookup, obj: Obj) -> Related:
+    """HorizontalPodAutoscalers whose scaleTargetRef names this workload."""
+    md = meta(obj)
+    ns, name, kind = md.get("namespace"), md.get("name"), obj.get("kind")
+    title, key = "Autoscalers", "autoscalers"
+    try:
+        hpas = await lk.list("autoscaling/v2", "HorizontalPodAutoscaler", ns)
+    except errors.KubelanternError as exc:
+        return failed(title, key, exc)
+    items = []
+    for hpa in hpas:
+        sp, st = spec(hpa), status(hpa)
+        ref = sp.get("scaleTargetRef") or {}
+        if ref.get("kind") != kind or ref.get("name") != name:
+            continue
+        items.append(
+            {
+                **lk.link("autoscaling/v2", "HorizontalPodAutoscaler", meta(hpa)["name"], ns),
+                "min": sp.get("minReplicas", 1),
+                "max": sp.get("maxReplicas"),
+                "current": st.get("currentReplicas"),
+                "desired": st.get("desiredReplicas"),
+            }
+        )
+    return Related(title, key, items)
+
+
+async def claims_for(lk: Lookup, sts: Obj) -> Related:
+    """The PVCs a StatefulSet made from its volumeClaimTemplates (<template>-<sts>-<n>)."""
+    md = meta(sts)
+    ns, name = md.get("namespace"), md.get("name", "")
+    templates = [meta(t).get("name", "") for t in spec(sts).get("volumeClaimTemplates") or []]
+    title, key = "Volume claims", "claims"
+    if not templates:
+        return Related(title, key, [])
+    pattern = re.compile(
+        "^(" + "|".join(re.escape(t) for t in templates) + ")-" + re.escape(name) + r"-\d+$"
+    )
+    try:
+        pvcs = await lk.list("v1", "PersistentVolumeClaim", ns)
+    except errors.KubelanternError as exc:
+        return failed(title, key, exc)
+    items = []
+    for pvc in sorted(pvcs, key=lambda p: meta(p).get("name", "")):
+        pvc_name = meta(pvc).get("name", "")
+        if not pattern.match(pvc_name):
+            continue
+        st = status(pvc)
+        items.append(
+            {
+                **lk.link("v1", "PersistentVolumeClaim", pvc_name, ns),
+                "phase": st.get("phase", ""),
+                "capacity": (st.get("capacity") or {}).get("storage", ""),
+                "storageClass": spec(pvc).get("storageClassName") or "",
+            }
+        )
+    return Related(title, key, items)
 
 
 def images(obj: Obj) -> list[str]:
@@ -171,9 +232,12 @@ async def deployment_section(lk: Lookup, d: Obj) -> Section:
     md, sp, st = meta(d), spec(d), status(d)
     ns, uid = md.get("namespace"), md.get("uid", "")
     selector = selector_string(sp.get("selector")) or ""
-    rs_raw, pods_raw = await attempt_all(
-        lk.list("apps/v1", "ReplicaSet", ns, label_selector=selector),
-        lk.list("v1", "Pod", ns, label_selector=selector),
+    (rs_raw, pods_raw), hpas = await asyncio.gather(
+        attempt_all(
+            lk.list("apps/v1", "ReplicaSet", ns, label_selector=selector),
+            lk.list("v1", "Pod", ns, label_selector=selector),
+        ),
+        autoscalers_for(lk, d),
     )
     if isinstance(rs_raw, errors.KubelanternError):
         replicasets = failed("ReplicaSets", "replicasets", rs_raw)
@@ -206,7 +270,7 @@ async def deployment_section(lk: Lookup, d: Obj) -> Section:
         "revision": (md.get("annotations") or {}).get(REVISION, ""),
         "rollout": deployment_rollout(d),
     }
-    return Section("workload", summary, [replicasets, pods])
+    return Section("workload", summary, [replicasets, pods, hpas])
 
 
 @builds("apps", "ReplicaSet")
@@ -233,7 +297,11 @@ async def statefulset_section(lk: Lookup, sts: Obj) -> Section:
     md, sp, st = meta(sts), spec(sts), status(sts)
     ns = md.get("namespace")
     selector = selector_string(sp.get("selector")) or ""
-    pods = await pods_selected(lk, ns, selector, owner_uids={md.get("uid", "")})
+    pods, claims, hpas = await asyncio.gather(
+        pods_selected(lk, ns, selector, owner_uids={md.get("uid", "")}),
+        claims_for(lk, sts),
+        autoscalers_for(lk, sts),
+    )
     service = sp.get("serviceName") or ""
     summary = {
         "replicas": {
@@ -255,7 +323,7 @@ async def statefulset_section(lk: Lookup, sts: Obj) -> Section:
         ],
         "rollout": statefulset_rollout(sts),
     }
-    return Section("workload", summary, [pods])
+    return Section("workload", summary, [pods, claims, hpas])
 
 
 @builds("apps", "DaemonSet")
