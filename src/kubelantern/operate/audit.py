@@ -21,6 +21,7 @@ Dry runs change nothing and are not audited.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections import OrderedDict, deque
@@ -221,29 +222,16 @@ async def audited(
     if dry_run:
         yield note
         return
+    write = functools.partial(
+        record, request, cluster, verb=verb, resource=resource, namespace=namespace, name=name
+    )
     try:
         yield note
     except Exception as exc:
         result, status, message = result_of(exc)
-        await record(
-            request,
-            cluster,
-            verb=verb,
-            resource=resource,
-            namespace=namespace,
-            name=name,
-            result=result,
-            status=status,
-            message=message,
-        )
+        await write(result=result, status=status, message=message)
         raise
-    await record(
-        request,
-        cluster,
-        verb=verb,
-        resource=resource,
-        namespace=namespace,
-        name=name,
+    await write(
         result="ok",
         status=note.status,
         message=note.message,

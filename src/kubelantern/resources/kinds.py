@@ -130,10 +130,6 @@ class SidebarSection:
         return {"title": self.title, "entries": [e.to_dict() for e in self.entries]}
 
 
-def plural_label(rt: ResourceType) -> str:
-    return rt.label
-
-
 def build_sidebar(discovery: DiscoveryResult) -> list[SidebarSection]:
     """Sections of listable kinds, in display order."""
     by_name = {rt.name: rt for rt in discovery.types if rt.listable}
@@ -144,12 +140,12 @@ def build_sidebar(discovery: DiscoveryResult) -> list[SidebarSection]:
         for name in names:
             rt = by_name.get(name)
             if rt is not None:
-                section.entries.append(SidebarEntry(rt, plural_label(rt)))
+                section.entries.append(SidebarEntry(rt, rt.label))
                 placed.add(name)
         if title == "Network":
             for rt in sorted(by_name.values(), key=lambda r: r.kind):
                 if rt.group == GATEWAY_GROUP:
-                    section.entries.append(SidebarEntry(rt, plural_label(rt)))
+                    section.entries.append(SidebarEntry(rt, rt.label))
                     placed.add(rt.name)
         sections.append(section)
     custom: dict[str, list[ResourceType]] = {}
@@ -159,7 +155,7 @@ def build_sidebar(discovery: DiscoveryResult) -> list[SidebarSection]:
     for group in sorted(custom):
         section = SidebarSection(f"Custom: {group}")
         for rt in sorted(custom[group], key=lambda r: r.kind):
-            section.entries.append(SidebarEntry(rt, plural_label(rt)))
+            section.entries.append(SidebarEntry(rt, rt.label))
         sections.append(section)
     return [s for s in sections if s.entries]
 

@@ -33,7 +33,7 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def _origin_ok(headers: Headers, scope: Scope) -> bool:
+def _origin_ok(headers: Headers) -> bool:
     origin = headers.get("origin")
     if not origin or origin == "null":
         return origin is None
@@ -70,7 +70,7 @@ class CSRFMiddleware:
                 new_cookie
                 or not sent
                 or not hmac.compare_digest(sent, cookie_token)
-                or not _origin_ok(headers, scope)
+                or not _origin_ok(headers)
             ):
                 await _refuse(scope, receive, send)
                 return

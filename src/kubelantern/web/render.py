@@ -16,6 +16,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from kubelantern.web.csrf import csrf_token
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
@@ -111,8 +113,6 @@ def render(
         return JSONResponse(data, status_code=status, headers=hdrs)
     env: Environment = request.app.state.kl.jinja
     prefix = request.app.state.kl.settings.prefix
-    from kubelantern.web.csrf import csrf_token
-
     html = env.get_template(template).render(
         request=request,
         data=data,

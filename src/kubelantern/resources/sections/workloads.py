@@ -104,6 +104,11 @@ def strategy(obj: Obj, key: str = "strategy") -> Obj:
     }
 
 
+def _rollout(message: str, done: bool | None) -> Obj:
+    """kubectl's rollout status words, and whether the rollout is done (None: unknown)."""
+    return {"message": message, "done": done}
+
+
 def _observed(obj: Obj) -> bool:
     return int(meta(obj).get("generation") or 0) <= int(status(obj).get("observedGeneration") or 0)
 
@@ -112,58 +117,40 @@ def deployment_rollout(d: Obj) -> Obj:
     """``kubectl rollout status deployment`` (its message and whether it is done)."""
     name, sp, st = meta(d).get("name"), spec(d), status(d)
     if not _observed(d):
-        return {"message": "Waiting for deployment spec update to be observed...", "done": False}
+        return _rollout("Waiting for deployment spec update to be observed...", False)
     for cond in st.get("conditions") or []:
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return {"message": f'deployment "{name}" exceeded its progress deadline', "done": False}
+            return _rollout(f'deployment "{name}" exceeded its progress deadline', False)
     want = int(sp.get("replicas", 1))
     updated = int(st.get("updatedReplicas") or 0)
     total = int(st.get("replicas") or 0)
     available = int(st.get("availableReplicas") or 0)
     wait = f'Waiting for deployment "{name}" rollout to finish: '
     if updated < want:
-        return {
-            "message": wait + f"{updated} out of {want} new replicas have been updated...",
-            "done": False,
-        }
+        return _rollout(wait + f"{updated} out of {want} new replicas have been updated...", False)
     if total > updated:
-        return {
-            "message": wait + f"{total - updated} old replicas are pending termination...",
-            "done": False,
-        }
+        return _rollout(wait + f"{total - updated} old replicas are pending termination...", False)
     if available < updated:
-        return {
-            "message": wait + f"{available} of {updated} updated replicas are available...",
-            "done": False,
-        }
-    return {"message": f'deployment "{name}" successfully rolled out', "done": True}
+        return _rollout(wait + f"{available} of {updated} updated replicas are available...", False)
+    return _rollout(f'deployment "{name}" successfully rolled out', True)
 
 
 def daemonset_rollout(ds: Obj) -> Obj:
     """``kubectl rollout status daemonset``."""
     name, st = meta(ds).get("name"), status(ds)
     if (spec(ds).get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
-        return {
-            "message": "rollout status is only available for RollingUpdate strategy type",
-            "done": None,
-        }
+        return _rollout("rollout status is only available for RollingUpdate strategy type", None)
     if not _observed(ds):
-        return {"message": "Waiting for daemon set spec update to be observed...", "done": False}
+        return _rollout("Waiting for daemon set spec update to be observed...", False)
     desired = int(st.get("desiredNumberScheduled") or 0)
     updated = int(st.get("updatedNumberScheduled") or 0)
     available = int(st.get("numberAvailable") or 0)
     wait = f'Waiting for daemon set "{name}" rollout to finish: '
     if updated < desired:
-        return {
-            "message": wait + f"{updated} out of {desired} new pods have been updated...",
-            "done": False,
-        }
+        return _rollout(wait + f"{updated} out of {desired} new pods have been updated...", False)
     if available < desired:
-        return {
-            "message": wait + f"{available} of {desired} updated pods are available...",
-            "done": False,
-        }
-    return {"message": f'daemon set "{name}" successfully rolled out', "done": True}
+        return _rollout(wait + f"{available} of {desired} updated pods are available...", False)
+    return _rollout(f'daemon set "{name}" successfully rolled out', True)
 
 
 def statefulset_rollout(sts: Obj) -> Obj:
@@ -171,40 +158,35 @@ def statefulset_rollout(sts: Obj) -> Obj:
     sp, st = spec(sts), status(sts)
     strat = sp.get("updateStrategy") or {}
     if strat.get("type", "RollingUpdate") != "RollingUpdate":
-        return {
-            "message": "rollout status is only available for RollingUpdate strategy type",
-            "done": None,
-        }
+        return _rollout("rollout status is only available for RollingUpdate strategy type", None)
     if not st.get("observedGeneration") or not _observed(sts):
-        return {"message": "Waiting for statefulset spec update to be observed...", "done": False}
+        return _rollout("Waiting for statefulset spec update to be observed...", False)
     want = int(sp.get("replicas", 1))
     ready = int(st.get("readyReplicas") or 0)
     updated = int(st.get("updatedReplicas") or 0)
     if ready < want:
-        return {"message": f"Waiting for {want - ready} pods to be ready...", "done": False}
+        return _rollout(f"Waiting for {want - ready} pods to be ready...", False)
     partition = (strat.get("rollingUpdate") or {}).get("partition")
     if partition is not None:
         if updated < want - int(partition):
-            return {
-                "message": "Waiting for partitioned roll out to finish: "
+            return _rollout(
+                "Waiting for partitioned roll out to finish: "
                 f"{updated} out of {want - int(partition)} new pods have been updated...",
-                "done": False,
-            }
-        return {
-            "message": f"partitioned roll out complete: {updated} new pods have been updated...",
-            "done": True,
-        }
+                False,
+            )
+        return _rollout(
+            f"partitioned roll out complete: {updated} new pods have been updated...", True
+        )
     revision = st.get("updateRevision", "")
     if revision != st.get("currentRevision", ""):
-        return {
-            "message": "waiting for statefulset rolling update to complete "
+        return _rollout(
+            "waiting for statefulset rolling update to complete "
             f"{updated} pods at revision {revision}...",
-            "done": False,
-        }
-    return {
-        "message": f"statefulset rolling update complete {ready} pods at revision {revision}...",
-        "done": True,
-    }
+            False,
+        )
+    return _rollout(
+        f"statefulset rolling update complete {ready} pods at revision {revision}...", True
+    )
 
 
 def brief_replicaset(lk: Lookup, rs: Obj) -> Obj:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 import shlex
@@ -317,6 +318,16 @@ async def terminal_socket(websocket: WebSocket) -> None:
         await _close(websocket, 4000 + exc.status if exc.status < 1000 else 1011)
         return
     size = _size(hello)
+    # Every session, and every refusal, is one audit line (verb create, as RBAC sees it).
+    write = functools.partial(
+        audit.record,
+        websocket,
+        cluster,
+        verb="create",
+        resource=f"pods/{action}",
+        namespace=namespace,
+        name=name,
+    )
     for i, command in enumerate(attempts):
         last = i == len(attempts) - 1
         try:
@@ -352,13 +363,7 @@ async def terminal_socket(websocket: WebSocket) -> None:
                     session.protocol,
                     identity_key(websocket, cluster),
                 )
-                await audit.record(
-                    websocket,
-                    cluster,
-                    verb="create",
-                    resource=f"pods/{action}",
-                    namespace=namespace,
-                    name=name,
+                await write(
                     result="ok",
                     status=101,
                     message=f"container {container or '(default)'}: {' '.join(command)}",
@@ -371,17 +376,7 @@ async def terminal_socket(websocket: WebSocket) -> None:
         except errors.KubelanternError as exc:
             log.info("%s %s/%s refused: %s", action, namespace, name, exc.message)
             result, code, message = audit.result_of(exc)
-            await audit.record(
-                websocket,
-                cluster,
-                verb="create",
-                resource=f"pods/{action}",
-                namespace=namespace,
-                name=name,
-                result=result,
-                status=code,
-                message=message,
-            )
+            await write(result=result, status=code, message=message)
             await _send_json(websocket, _error_event(exc))
             await _close(websocket, 4000 + exc.status if exc.status < 1000 else 1011)
             return
