@@ -63,6 +63,8 @@ interface CreateAnswer {
   applied?: boolean;
   dryRun?: boolean;
   ok?: boolean;
+  rolledBack?: boolean;
+  leftApplied?: number[];
   documents?: DocResult[];
   error?: ApiErrorBody;
 }
@@ -383,6 +385,8 @@ class Creator extends Island {
     const docs = data.documents ?? [];
     const headline = data.applied ? "Applied every document."
       : data.ok ? "Every document passes the dry run; nothing applied yet."
+      : data.leftApplied?.length ? `A document failed, and not every change could be undone: see documents ${data.leftApplied.join(", ")}.`
+      : data.rolledBack ? "A document failed: every change this request made was undone."
       : "Nothing was applied: fix the documents marked below.";
     this.notice(data.ok ? "ok" : "bad", headline, { "data-editor-result": data.applied ? "applied" : data.ok ? "valid" : "invalid" });
     const table = el("table", { class: "grid", "data-documents": "" });
@@ -395,9 +399,9 @@ class Creator extends Island {
     for (const d of docs) {
       const row = el("tr", { "data-document": String(d.index), "data-state": d.state });
       const name = el("td");
-      if (d.url && (d.state === "created" || d.state === "configured")) name.append(el("a", { href: prefix + d.url }, d.name));
+      if (d.url && ["created", "configured", "unchanged", "not deleted", "not restored"].includes(d.state)) name.append(el("a", { href: prefix + d.url }, d.name));
       else name.textContent = d.name;
-      const good = ["valid", "created", "configured", "deferred"].includes(d.state);
+      const good = ["valid", "created", "configured", "deferred", "unchanged", "rolled back", "restored"].includes(d.state);
       const details = el("td", {}, `${d.title && !good ? `${d.title}: ` : ""}${d.message}`);
       if (d.causes.length) {
         const list = el("ul", { class: "causes" });

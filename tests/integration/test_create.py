@@ -78,7 +78,8 @@ spec:
             headers=writes(admin),
         )
         assert r.status_code == 200, r.text
-        assert [d["state"] for d in r.json()["documents"]] == ["configured", "configured"]
+        # The ConfigMap's document did not change it; the Widget's did.
+        assert [d["state"] for d in r.json()["documents"]] == ["unchanged", "configured"]
         assert kube.must(widget_path(widget))["spec"]["size"] == 4
     finally:
         kube.delete(cm_path(cm))

@@ -7,9 +7,18 @@ objects in it, or a CustomResourceDefinition and its custom resources, works:
 a document whose namespace or kind comes from an earlier document of the same
 text cannot be dry-run before that one exists, so it is marked ``deferred`` and
 checked when applied. If an apply fails after others succeeded (a race, a
-deferred document that turns out invalid), the objects this request created
-are deleted again, newest first, so the cluster is left as it was found; an
-object that existed before and was only updated is left updated, and says so.
+deferred document that turns out invalid), everything this request did is
+undone, newest first, so the cluster is left as it was found: objects it
+created are deleted again (only the very object created: a uid precondition),
+and objects it updated are put back as they were (``restore``: guarded by
+their resourceVersion, never over someone else's change). Each document says
+what became of it, and the batch lists the documents whose change could not
+be undone.
+
+To know what "as they were" means, each object is read just before its
+document is applied, and the apply carries that read's resourceVersion, so
+nothing can slip in between the read and the write unnoticed (the API server
+answers 409 and the read and apply are repeated).
 """
 
 from __future__ import annotations
@@ -19,18 +28,23 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 
 from kubelantern import errors
 from kubelantern.auth import credentials_for
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import apply, audit
+from kubelantern.operate import apply, audit, restore
 from kubelantern.operate.yamldoc import Document, parse_documents
 from kubelantern.resources.discovery import ResourceType
 
 MAX_DOCUMENTS = 200
 CRD_ESTABLISHED_TIMEOUT = 15.0
+APPLY_ATTEMPTS = 3
+# What a document's change became after a later document failed: undone, or left in place.
+UNDONE = ("rolled back", "restored")
+LEFT_APPLIED = ("not deleted", "not restored")
 
 
 @dataclass
@@ -50,6 +64,9 @@ class Item:
     causes: list[dict[str, Any]] = field(default_factory=list)
     line: int | None = None
     url: str | None = None
+    before: dict[str, Any] | None = None  # the object just before this request applied it
+    after: dict[str, Any] | None = None  # what the apply answered
+    unread: str = ""  # why ``before`` could not be read
 
     @property
     def ok(self) -> bool:
@@ -215,54 +232,145 @@ async def _apply_one(
             item.namespace = None
         item.url = object_url(cluster, item.rt, item.namespace, item.name)
     rt = item.rt
-    body = apply.prepare(obj, rt, keep_identity=False)
     async with audit.audited(
         request, cluster, verb="apply", resource=rt.name, namespace=item.namespace, name=item.name
     ) as note:
-        status, _ = await apply.server_side_apply(
-            cluster, creds, rt, body, dry_run=False, force=force, doc=item.doc
-        )
+        status = await _read_and_apply(cluster, creds, item, rt, force)
         item.status = status
         item.state = "created" if status == 201 else "configured"
+        if status != 201 and _no_change(item):
+            item.state = "unchanged"
         item.message = item.state
         note.status, note.message, note.url = status, item.state, item.url
     if rt.name == "customresourcedefinitions.apiextensions.k8s.io":
         await _wait_established(cluster, creds, item.name)
 
 
-async def _roll_back(
-    request: Request, cluster: Cluster, creds: Credentials | None, items: list[Item]
-) -> None:
-    """Delete what this request created, newest first; updated objects stay updated."""
-    for item in reversed(items):
-        if item.state != "created" or item.rt is None:
-            if item.state == "configured":
-                item.message = "configured (an existing object: left as updated)"
-            continue
+def _no_change(item: Item) -> bool:
+    """The apply left the object's content as it was (a no-op, or only bookkeeping)."""
+    if item.before is None or item.after is None:
+        return False
+    return not restore.changes(restore.content(item.before), restore.content(item.after))
+
+
+async def _read_and_apply(
+    cluster: Cluster, creds: Credentials | None, item: Item, rt: ResourceType, force: bool
+) -> int:
+    """Read the object as it is, then apply the document on exactly that version.
+
+    The read is what a rollback restores; the apply carries its resourceVersion,
+    so a change in between makes the API server refuse (409) and both are repeated.
+    """
+    path = rt.path(item.namespace, item.name)
+    for attempt in range(1, APPLY_ATTEMPTS + 1):
+        item.before, item.unread = None, ""
         try:
-            async with audit.audited(
-                request,
-                cluster,
+            item.before = await cluster.client.json("GET", path, credentials=creds)
+        except errors.NotFound:
+            pass
+        except errors.KubelanternError as exc:
+            item.unread = exc.message  # e.g. may patch but not get: applied, not restorable
+        body = apply.prepare(item.doc.obj, rt, keep_identity=False)
+        if item.before is not None:
+            rv = (item.before.get("metadata") or {}).get("resourceVersion")
+            body.setdefault("metadata", {})["resourceVersion"] = rv
+        try:
+            status, item.after = await apply.server_side_apply(
+                cluster, creds, rt, body, dry_run=False, force=force, doc=item.doc
+            )
+        except apply.StaleEdit:
+            if attempt == APPLY_ATTEMPTS:
+                raise
+            continue
+        return status
+    raise AssertionError("unreachable")
+
+
+async def _delete_created(
+    request: Request, cluster: Cluster, creds: Credentials | None, item: Item
+) -> None:
+    """Delete an object this request created (that very object: its uid is a precondition)."""
+    assert item.rt is not None
+    uid = ((item.after or {}).get("metadata") or {}).get("uid")
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}}
+    try:
+        async with audit.audited(
+            request,
+            cluster,
+            verb="delete",
+            resource=item.rt.name,
+            namespace=item.namespace,
+            name=item.name,
+        ) as note:
+            await cluster.client.request(
+                "DELETE",
+                item.rt.path(item.namespace, item.name),
+                credentials=creds,
+                headers={"Content-Type": "application/json"},
+                content=orjson.dumps(body if uid else {}),
                 verb="delete",
                 resource=item.rt.name,
                 namespace=item.namespace,
-                name=item.name,
-            ) as note:
-                await cluster.client.request(
-                    "DELETE",
-                    item.rt.path(item.namespace, item.name),
-                    credentials=creds,
-                    verb="delete",
-                    resource=item.rt.name,
-                    namespace=item.namespace,
-                )
-                note.message = "rolled back: a later document failed"
-            item.state, item.message = (
-                "rolled back",
-                "created, then deleted again because a later document failed",
             )
-        except errors.KubelanternError as exc:
-            item.message = f"created, and could not be deleted again: {exc.message}"
+            note.message = "rolled back: a later document failed"
+        item.state, item.message = (
+            "rolled back",
+            "created, then deleted again because a later document failed",
+        )
+    except errors.NotFound:
+        item.state, item.message = "rolled back", "created, and deleted by someone else meanwhile"
+    except errors.KubelanternError as exc:
+        item.state = "not deleted"
+        item.message = f"created, and could not be deleted again: {exc.message}"
+
+
+async def _put_back(
+    request: Request, cluster: Cluster, creds: Credentials | None, item: Item
+) -> None:
+    """Restore an object this request updated, as ``restore`` explains."""
+    assert item.rt is not None
+    if item.before is None or item.after is None:
+        why = (
+            f"reading it before the update was refused ({item.unread})"
+            if item.unread
+            else "someone else created it while this request ran"
+        )
+        item.state, item.message = "not restored", f"updated, and not put back: {why}"
+        return
+    async with audit.audited(
+        request,
+        cluster,
+        verb="restore",
+        resource=item.rt.name,
+        namespace=item.namespace,
+        name=item.name,
+    ) as note:
+        outcome = await restore.put_back(
+            cluster,
+            creds,
+            item.rt,
+            item.namespace,
+            item.name,
+            before=item.before,
+            after=item.after,
+        )
+        note.message = outcome.message
+    item.state, item.message = outcome.state, outcome.message
+
+
+async def _roll_back(
+    request: Request, cluster: Cluster, creds: Credentials | None, items: list[Item]
+) -> None:
+    """Undo what this request did, newest first: delete what it created, restore what it updated."""
+    for item in reversed(items):
+        if item.rt is None:
+            continue
+        if item.state == "created":
+            await _delete_created(request, cluster, creds, item)
+        elif item.state == "configured":
+            await _put_back(request, cluster, creds, item)
+        elif item.state == "unchanged":
+            item.message = "unchanged by this request: nothing to put back"
 
 
 @dataclass
@@ -276,6 +384,15 @@ class Batch:
     @property
     def ok(self) -> bool:
         return all(i.ok for i in self.items)
+
+    @property
+    def left_applied(self) -> list[int]:
+        """Documents (1-based) whose change a rollback could not undo."""
+        return [i.doc.index + 1 for i in self.items if i.state in LEFT_APPLIED]
+
+    @property
+    def rolled_back(self) -> bool:
+        return any(i.state in UNDONE or i.state in LEFT_APPLIED for i in self.items)
 
     @property
     def status(self) -> int:
@@ -292,6 +409,8 @@ class Batch:
             "applied": self.applied,
             "dryRun": self.dry_run,
             "ok": self.ok,
+            "rolledBack": self.rolled_back,
+            "leftApplied": self.left_applied,
             "documents": [i.to_dict() for i in self.items],
         }
 
