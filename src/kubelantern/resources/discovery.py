@@ -13,6 +13,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from kubelantern import errors
 from kubelantern.clusters.client import ClusterClient
@@ -23,6 +24,19 @@ AGGREGATED_ACCEPT = (
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
     "application/json"
 )
+
+
+def segment(value: str) -> str:
+    """A namespace or object name as one path segment of an API URL.
+
+    Names come from URLs people type. Without this, ``..`` would climb out of
+    the collection (``.../configmaps/..`` is the namespace itself once the
+    HTTP client normalises the path) and ``?`` or ``#`` would start a query of
+    the caller's choosing. Kubernetes never names an object ``.`` or ``..``.
+    """
+    if value in (".", ".."):
+        raise errors.BadRequest(f"{value!r} is not a valid name.")
+    return quote(value, safe=":@")
 
 
 @dataclass(frozen=True)
@@ -75,10 +89,10 @@ class ResourceType:
         """The API path of the collection or of one object."""
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace:
-            base += f"/namespaces/{namespace}"
+            base += f"/namespaces/{segment(namespace)}"
         base += f"/{self.plural}"
         if name:
-            base += f"/{name}"
+            base += f"/{segment(name)}"
         return base
 
     def to_dict(self) -> dict[str, Any]:

@@ -45,8 +45,19 @@ FLOW_MAX_AGE = 600
 
 
 def safe_next(value: str | None, prefix: str) -> str:
-    """A local path to return to; anything else (``//evil``, ``https:``) becomes home."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A local path to return to; anything else (``//evil``, ``https:``) becomes home.
+
+    Browsers drop tabs and newlines from URLs and read ``\\`` as ``/``, so
+    ``/<tab>/evil`` would become ``//evil``: any whitespace or control
+    character makes the value unsafe too (a real path has them %-encoded).
+    """
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value)
+    ):
         return prefix + "/"
     return value
 
