@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -177,6 +178,14 @@ def server(cluster: RealCluster) -> Iterator[ServerProcess]:
     srv = start_server("--kubeconfig", cluster.kubeconfig("admin"))
     yield srv
     stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Real OAuth2 Proxy + OIDC provider + API server trusting it (tests/auth/conftest.py)."""
+    from tests.auth.conftest import run_auth_stack  # it imports this module
+
+    yield from run_auth_stack(tmp_path_factory)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
