@@ -189,17 +189,21 @@ def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run Chromium tests last.
+    """Run Chromium tests last, those with a Playwright of their own module first.
 
-    Playwright's sync API keeps an asyncio loop running in the main thread for
-    the rest of the session, and code that calls ``asyncio.run`` after it would
-    fail with "Already running asyncio in this thread".
+    Playwright's sync API keeps an asyncio loop running in the main thread
+    while it is open, and code that calls ``asyncio.run`` after it would fail
+    with "Already running asyncio in this thread"; a second sync Playwright
+    cannot start either. tests/browser keeps one open for the rest of the
+    session (its ``browser`` fixture), so the modules that open and close
+    their own (tests/auth, tests/security) must run before it.
     """
 
-    def uses_browser(item: pytest.Item) -> bool:
+    def order(item: pytest.Item) -> int:
         names = getattr(item, "fixturenames", ())
-        return (
-            "page" in names or "browser" in names or item.get_closest_marker("browser") is not None
-        )
+        if "browser" in names:
+            return 2
+        uses = "page" in names or item.get_closest_marker("browser") is not None
+        return 1 if uses else 0
 
-    items.sort(key=uses_browser)
+    items.sort(key=order)
