@@ -97,3 +97,8 @@ def test_object_names_cannot_reach_other_objects(client_for: object, cluster: Re
             assert r.status_code in (400, 403, 404), f"{attack}{suffix}: {r.status_code}"
             assert "team-b" not in r.text or r.status_code != 200
     assert alice.get(f"{base}/kube-root-ca.crt.json").status_code == 200
+    pods = f"/c/{cluster.name}/namespaces/team-a/pods"
+    for attack in ("%2e%2e", "%2e"):
+        for suffix in ("/logs", "/logs/stream", "/-/logs"):
+            r = alice.get(f"{pods}/{attack}{suffix}", headers={"Accept": "application/json"})
+            assert r.status_code in (400, 404), f"pods/{attack}{suffix}: {r.status_code}"

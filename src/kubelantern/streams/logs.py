@@ -15,14 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import ResourceType
+from kubelantern.resources.discovery import ResourceType, segment
 from kubelantern.resources.relations import selector_string
 from kubelantern.streams.lines import split_lines
 from kubelantern.streams.tasks import stop
@@ -186,7 +185,7 @@ Event = Line | Notice | NewSource
 
 
 def log_path(namespace: str, pod: str) -> str:
-    return f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/log"
+    return f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}/log"
 
 
 # --- pods and containers -----------------------------------------------------
@@ -242,7 +241,7 @@ async def get_pod(
 ) -> Obj:
     return await cluster.client.json(
         "GET",
-        f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(name, safe='')}",
+        f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(name)}",
         credentials=credentials,
         verb="get",
         resource="pods",
@@ -281,7 +280,7 @@ async def workload_pods(
         return obj, []
     doc = await cluster.client.json(
         "GET",
-        f"/api/v1/namespaces/{quote(namespace, safe='')}/pods",
+        f"/api/v1/namespaces/{segment(namespace)}/pods",
         credentials=credentials,
         params={"labelSelector": selector, "limit": 500},
         verb="list",

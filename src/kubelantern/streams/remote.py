@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import orjson
 import websockets
@@ -29,6 +29,7 @@ from websockets.typing import Subprotocol
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
+from kubelantern.resources.discovery import segment
 
 PROTOCOLS: tuple[str, ...] = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
@@ -259,7 +260,7 @@ async def open_channel(
     if action == "exec" and not command:
         raise errors.BadRequest("exec needs a command")
     server, ctx, headers = await cluster.client.websocket_params(credentials)
-    path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/{action}"
+    path = f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}/{action}"
     params = stream_params(
         container=container, command=command if action == "exec" else (), stdin=stdin, tty=tty
     )
