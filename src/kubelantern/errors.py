@@ -99,6 +99,14 @@ class ClusterUnavailable(KubelanternError):
     title = "Cluster unreachable"
 
 
+class CredentialsUnavailable(ClusterUnavailable):
+    """The cluster's own credentials could not be made (an exec plugin that is
+    missing or fails): that cluster is broken, every other one still works."""
+
+    status = 502
+    title = "Credentials unavailable"
+
+
 class ClusterTimeout(ClusterUnavailable):
     status = 504
     title = "Cluster too slow"
