@@ -14,6 +14,7 @@ plugin's own ``env:`` entries from the kubeconfig, and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -125,7 +126,14 @@ async def run_exec_plugin(cfg: ClusterConfig, timeout: float = 60.0) -> ExecCred
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError as exc:
         proc.kill()
+        await proc.wait()
         raise ExecPluginError(f"credential plugin {spec.command!r} timed out") from exc
+    except asyncio.CancelledError:  # shutting down mid-run: leave no process behind
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(BaseException):
+            await proc.wait()
+        raise
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
         raise ExecPluginError(
