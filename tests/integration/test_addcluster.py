@@ -125,3 +125,24 @@ def test_adding_is_off_outside_desktop_mode_unless_enabled(in_cluster: bool) -> 
     with TestClient(create_app(settings, clusters=[])) as tc:
         assert tc.get("/-/clusters/add").status_code == 403
         assert "Add cluster" not in tc.get("/").text
+
+
+def test_desktop_mode_adds_by_default(tmp_path: Path, cluster: RealCluster) -> None:
+    """Its lone user owns the machine: adding is on, loopback and exec are allowed."""
+    settings = Settings(clusters_file=str(tmp_path / "clusters.yaml"))
+    app = create_app(settings, clusters=[], local_token="key")
+    with TestClient(app, raise_server_exceptions=False) as tc:
+        tc.get("/?token=key")  # the per-run key becomes the cookie
+        assert "Add cluster" in tc.get("/").text
+        resp = post(tc, "/-/clusters/add", kubeconfig=Path(cluster.kubeconfig("bob")).read_text())
+        (added,) = resp.json()["added"]  # type: ignore[attr-defined]
+        assert added["reachable"] is True and added["credentialsOk"] is True
+        rows = tc.get("/clusters.json").json()["clusters"]
+        assert rows[0]["addedBy"] == "desktop" and rows[0]["canManage"] is True
+
+
+def test_on_without_cluster_admins_stops_the_start(tmp_path: Path) -> None:
+    from kubelantern.clusters.kubeconfig import KubeconfigError
+
+    with pytest.raises(KubeconfigError, match="--cluster-admins"):
+        create_app(Settings(add_clusters="on", clusters_file=str(tmp_path / "c.yaml")), clusters=[])

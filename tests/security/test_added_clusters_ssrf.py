@@ -152,3 +152,32 @@ def test_the_address_is_checked_again_at_connect_time(tmp_path: Path) -> None:
         assert [path for path, _ in recorder.requests] == ["/version"]
     finally:
         recorder.close()
+
+
+def test_exec_sockets_of_added_clusters_are_checked_too() -> None:
+    """The terminal's WebSocket goes around httpx: it checks the address itself."""
+    from kubelantern.clusters.store import ClusterStore
+    from kubelantern.streams.remote import open_channel
+
+    recorder = Recorder()
+    store = ClusterStore()
+    config = ClusterConfig(
+        name="rebound", server=recorder.url, ca_data=recorder.cert_pem, token="pasted"
+    )
+    cluster = store.add(config, added_by="mallory", guard=frozenset())
+
+    async def attempt() -> None:
+        try:
+            async with open_channel(
+                cluster, None, "default", "pod", action="exec", container="c", command=["sh"]
+            ):
+                pass
+        finally:
+            await store.aclose()
+
+    try:
+        with pytest.raises(errors.ClusterUnavailable, match="loopback address"):
+            asyncio.run(attempt())
+        assert recorder.requests == []
+    finally:
+        recorder.close()

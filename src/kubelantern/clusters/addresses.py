@@ -86,12 +86,16 @@ def check_addresses(host: str, addresses: Iterable[str], allow: frozenset[str]) 
             )
 
 
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def _host_port(url: str) -> tuple[str, int]:
     parsed = httpx.URL(url)
     host = parsed.host
     if not host:
         raise AddressRefused(f"{url!r} names no host")
-    return host, parsed.port or (443 if parsed.scheme == "https" else 80)
+    return host, parsed.port or (443 if parsed.scheme in ("https", "wss") else 80)
 
 
 def check_url(url: str, allow: frozenset[str]) -> None:
@@ -104,6 +108,18 @@ def check_url(url: str, allow: frozenset[str]) -> None:
     except (OSError, UnicodeError) as exc:
         raise AddressRefused(f"cannot resolve {host}: {exc}") from exc
     check_addresses(host, [str(info[4][0]) for info in infos], allow)
+
+
+async def resolve_checked(url: str, allow: frozenset[str]) -> str:
+    """One checked address of the host of ``url``, to connect to instead of the name."""
+    host, port = _host_port(url)
+    try:
+        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise AddressRefused(f"cannot resolve {host}: {exc}") from exc
+    addresses = [str(info[4][0]) for info in infos]
+    check_addresses(host, addresses, allow)
+    return addresses[0]
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -127,17 +143,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         try:
             with anyio.fail_after(timeout):
-                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = [str(info[4][0]) for info in infos]
-        try:
-            check_addresses(host, addresses, self.allow)
+                address = await resolve_checked(f"https://{_bracket(host)}:{port}", self.allow)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"cannot resolve {host}: timed out") from exc
         except AddressRefused as exc:
             raise httpcore.ConnectError(str(exc)) from exc
-        return await self._inner.connect_tcp(
-            addresses[0], port, timeout, local_address, socket_options
-        )
+        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
