@@ -64,7 +64,10 @@ def load_clusters(settings: Settings) -> list[ClusterConfig]:
         configs.append(in_cluster_config(settings.in_cluster_name))
     paths = list(settings.kubeconfig) if settings.in_cluster else settings.kubeconfig_paths()
     if paths:
-        configs += load_files(paths, context=settings.context)
+        configs += load_files(paths, context=settings.context, lenient=True)
+    for config in configs:
+        if config.broken:
+            log.warning("kubeconfig context %s cannot be used: %s", config.name, config.broken)
     return configs
 
 

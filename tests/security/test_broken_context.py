@@ -56,7 +56,7 @@ def test_a_missing_exec_plugin_is_one_broken_row(cluster: RealCluster, tmp_path:
             c["name"]: c
             for c in httpx.get(srv.url + "/clusters.json", timeout=60).json()["clusters"]
         }
-        assert rows["broken"]["broken"] is True
+        assert rows["broken"]["broken"] == "Credentials unavailable"
         assert "kubelantern-no-such-plugin" in rows["broken"]["error"]
         assert rows[cluster.name]["reachable"] is True and rows[cluster.name]["credentialsOk"]
         # The broken cluster's own pages explain; the others work.
@@ -66,6 +66,34 @@ def test_a_missing_exec_plugin_is_one_broken_row(cluster: RealCluster, tmp_path:
         ok = httpx.get(f"{srv.url}/c/{cluster.name}/namespaces/team-a/pods.json", timeout=60)
         assert ok.status_code == 200
         assert httpx.get(srv.url + "/-/search?q=team", timeout=60).status_code == 200
+    finally:
+        stop_server(srv)
+
+
+def test_unusable_contexts_are_broken_rows_not_a_failed_start(
+    cluster: RealCluster, tmp_path: Path
+) -> None:
+    """A missing certificate file or a context without a server: only those are broken."""
+    doc = yaml.safe_load(Path(cluster.kubeconfig("admin")).read_text())
+    real = doc["clusters"][0]["cluster"]
+    doc["clusters"] += [
+        {"name": "gone", "cluster": {"server": real["server"], "certificate-authority": "/no/ca"}},
+    ]
+    doc["contexts"] += [
+        {"name": "no-ca", "context": {"cluster": "gone", "user": doc["users"][0]["name"]}},
+        {"name": "no-server", "context": {"cluster": "nowhere", "user": "nobody"}},
+    ]
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(yaml.safe_dump(doc))
+    srv = start_server("--kubeconfig", str(kc))
+    try:
+        page = httpx.get(srv.url + "/", timeout=60)
+        assert page.status_code == 200 and "Kubeconfig context broken" in page.text
+        data = httpx.get(srv.url + "/clusters.json", timeout=60).json()["clusters"]
+        rows = {c["name"]: c for c in data}
+        assert "/no/ca" in rows["no-ca"]["error"]
+        assert "no server" in rows["no-server"]["error"]
+        assert rows[cluster.name]["reachable"] is True
     finally:
         stop_server(srv)
 

@@ -70,6 +70,8 @@ class ClusterClient:
             raise errors.CredentialsUnavailable(str(exc), cluster=self.name) from exc
 
     async def _client(self, *, streaming: bool = False) -> httpx.AsyncClient:
+        if self.config.broken:
+            raise errors.KubeconfigBroken(self.config.broken, cluster=self.name)
         cert, key = self.config.client_cert_data, self.config.client_key_data
         if self.anonymous:
             cert, key = None, None

@@ -36,8 +36,8 @@ async def probe(request: Request, cluster: Cluster) -> dict[str, Any]:
             credentials=credentials_for(request, cluster),
             timeout=PROBE_TIMEOUT,
         )
-    except errors.CredentialsUnavailable as exc:  # a broken context is one broken row
-        info.update(reachable=None, credentialsOk=False, broken=True, error=exc.message)
+    except errors.BrokenCluster as exc:  # a broken context is one broken row
+        info.update(reachable=None, credentialsOk=False, broken=exc.title, error=exc.message)
     except errors.KubelanternError as exc:
         info.update(reachable=isinstance(exc, errors.ApiError), error=exc.message)
         info["credentialsOk"] = not isinstance(exc, errors.Unauthorized | errors.Forbidden)
