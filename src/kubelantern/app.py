@@ -24,7 +24,6 @@ from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.incluster import in_cluster_config
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import ClusterStore
-from kubelantern.clusters.visibility import current_viewer
 from kubelantern.desktop import LocalTokenGate
 from kubelantern.operate import readonly
 from kubelantern.plugins import calls as plugin_calls
@@ -106,8 +105,6 @@ def create_app(
     addcluster.load_added(state)
     store.apply_overrides(settings.cluster_names, settings.cluster_namespaces)
     state.jinja.globals["auth_user"] = auth_views.current_user
-    state.jinja.globals["can_add_clusters"] = lambda: addcluster.can_add(state)
-    state.jinja.globals["viewer"] = current_viewer.get
     state.jinja.globals.update(readonly.template_globals(settings, store))
 
     @contextlib.asynccontextmanager

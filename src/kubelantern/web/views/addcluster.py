@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
 from kubelantern.auth.admins import AdminRule
-from kubelantern.clusters.addpolicy import AddPolicy, AddPolicyError
+from kubelantern.clusters.addpolicy import ALLOW_CHOICES, AddPolicy, AddPolicyError
 from kubelantern.clusters.kubeconfig import KubeconfigError
 from kubelantern.clusters.runtime import (
     RuntimeClusters,
@@ -102,15 +102,16 @@ def _admin_runtime(state: AppState) -> RuntimeClusters:
     return runtime
 
 
-def can_add(state: AppState) -> bool:
-    """For templates: show the Add button and forms only to those who may use them."""
-    return state.runtime is not None and current_viewer.get().admin
-
-
 async def add_form(request: Request) -> Response:
     state = app_state(request)
     _admin_runtime(state)
-    return render(request, "addcluster.html", {"added": [], "error": None})
+    return render(request, "addcluster.html", _form_data(state, None))
+
+
+def _form_data(state: AppState, error: str | None) -> dict[str, object]:
+    """The form's data: any error, and what this server refuses in a pasted kubeconfig."""
+    refused = [a for a in ALLOW_CHOICES if a not in state.add_policy.allow]
+    return {"added": [], "error": error, "refused": refused}
 
 
 def _free_name(state: AppState, wanted: str) -> str:
@@ -156,8 +157,7 @@ async def add_submit(request: Request) -> Response:
                 f"({max(room, 0)} more); remove one first (--max-added-clusters)"
             )
     except KubeconfigError as exc:
-        data = {"added": [], "error": str(exc)}
-        return render(request, "addcluster.html", data, status=400)
+        return render(request, "addcluster.html", _form_data(state, str(exc)), status=400)
     owner = current_viewer.get().person or ""
     added = []
     for entry in entries:
