@@ -126,3 +126,19 @@ def test_exec_plugins_get_a_minimal_environment(cluster: RealCluster, tmp_path: 
     assert "PATH" in seen
     info = json.loads(seen["KUBERNETES_EXEC_INFO"])
     assert info["kind"] == "ExecCredential"
+
+
+def test_desktop_mode_lands_on_the_clusters_page(cluster: RealCluster, tmp_path: Path) -> None:
+    """Desktop mode's first page, right after the key redirect, works with a broken context."""
+    from starlette.testclient import TestClient
+
+    from kubelantern.app import create_app
+    from kubelantern.settings import Settings
+
+    kc = with_exec_context(cluster, tmp_path, "broken", "kubelantern-no-such-plugin")
+    settings = Settings(kubeconfig=(str(kc),), clusters_file=str(tmp_path / "added.yaml"))
+    app = create_app(settings, local_token="key")
+    with TestClient(app, raise_server_exceptions=False) as tc:
+        first = tc.get("/?token=key")  # follows the 303 to / with the cookie
+        assert first.status_code == 200
+        assert "Credentials unavailable" in first.text and cluster.name in first.text
