@@ -16,10 +16,13 @@ from starlette.types import ASGIApp
 
 from kubelantern import errors
 from kubelantern.auth import config as auth_config
+from kubelantern.auth.admins import AdminRule, ViewerMiddleware
 from kubelantern.auth.identity import AuthMiddleware
 from kubelantern.auth.oidc import OIDCClient, session_refresher
+from kubelantern.clusters import execplugin
+from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.incluster import in_cluster_config
-from kubelantern.clusters.kubeconfig import ClusterConfig, KubeconfigError, load_files
+from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import ClusterStore
 from kubelantern.desktop import LocalTokenGate
 from kubelantern.operate import readonly
@@ -43,6 +46,9 @@ from kubelantern.web.views import search as search_views
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+# Desktop mode passes the cloud CLIs' variables to exec plugins (aws eks get-token
+# reads AWS_PROFILE...): the user who started it owns both the shell and the plugins.
+DESKTOP_PLUGIN_ENV = ("AWS_*", "AZURE_*", "CLOUDSDK_*", "GOOGLE_*", "KUBECACHEDIR")
 
 
 def load_clusters(settings: Settings) -> list[ClusterConfig]:
@@ -57,7 +63,10 @@ def load_clusters(settings: Settings) -> list[ClusterConfig]:
         configs.append(in_cluster_config(settings.in_cluster_name))
     paths = list(settings.kubeconfig) if settings.in_cluster else settings.kubeconfig_paths()
     if paths:
-        configs += load_files(paths, context=settings.context)
+        configs += load_files(paths, context=settings.context, lenient=True)
+    for config in configs:
+        if config.broken:
+            log.warning("kubeconfig context %s cannot be used: %s", config.name, config.broken)
     return configs
 
 
@@ -86,12 +95,14 @@ def create_app(
         oidc=oidc,
         plugins=loaded,
     )
-    state.runtime = addcluster.runtime_for(settings)
-    for entry in state.runtime.entries.values() if state.runtime else ():
-        try:
-            store.add(entry.config())
-        except KubeconfigError as exc:
-            log.warning("skipping the added cluster %s: %s", entry.name, exc)
+    desktop = local_token is not None
+    execplugin.pass_environment(
+        settings.exec_credential_env or (DESKTOP_PLUGIN_ENV if desktop else ())
+    )
+    state.desktop = desktop
+    state.add_policy = AddPolicy.from_settings(settings, desktop=desktop)
+    state.runtime = addcluster.runtime_for(settings, desktop=desktop)
+    addcluster.load_added(state)
     store.apply_overrides(settings.cluster_names, settings.cluster_namespaces)
     state.jinja.globals["auth_user"] = auth_views.current_user
     state.jinja.globals.update(readonly.template_globals(settings, store))
@@ -119,6 +130,7 @@ def create_app(
         Route("/-/clusters/add", addcluster.add_submit, methods=["POST"]),
         Route("/-/clusters/{cluster}/remove", addcluster.remove_cluster, methods=["POST"]),
         Route("/-/clusters/{cluster}/rename", addcluster.rename_cluster, methods=["POST"]),
+        Route("/-/clusters/{cluster}/share", addcluster.share_cluster, methods=["POST"]),
         Route("/-/whoami", auth_views.whoami),
         Route("/-/activity", activity_views.activity_page),
         Route("/-/login", auth_views.login_page, methods=["GET"]),
@@ -161,6 +173,8 @@ def create_app(
         outer.state.kl = state
         app = outer
     app = readonly.ReadOnlyGuard(app, settings=settings, clusters=store)
+    # Whose clusters each request sees (clusters added from the UI are their owner's).
+    app = ViewerMiddleware(app, AdminRule(settings.cluster_admins, desktop=desktop))
     app = AuthMiddleware(
         app,
         auth,

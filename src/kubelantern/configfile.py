@@ -239,6 +239,27 @@ def check(settings: Settings) -> list[str]:
         from_settings(settings)
     except AuthConfigError as exc:
         problems.append(f"auth: {exc}")
+    problems += _adding_problems(settings)
+    return problems
+
+
+def _adding_problems(settings: Settings) -> list[str]:
+    """Adding clusters from the UI, as ``kubelantern serve`` would check it at start."""
+    from kubelantern.auth.admins import AdminRule
+    from kubelantern.clusters.addpolicy import AddPolicy, AddPolicyError
+
+    problems = []
+    try:
+        AddPolicy.from_settings(settings, desktop=False)
+    except AddPolicyError as exc:
+        problems.append(f"added_cluster_allow: {exc}")
+    if (
+        settings.add_clusters == "on"
+        and not AdminRule(settings.cluster_admins, desktop=False).names_anyone
+    ):
+        problems.append(
+            "add_clusters: on needs cluster_admins (the users, or group:NAME, who may add)"
+        )
     return problems
 
 

@@ -99,6 +99,26 @@ class ClusterUnavailable(KubelanternError):
     title = "Cluster unreachable"
 
 
+class BrokenCluster(ClusterUnavailable):
+    """A cluster that cannot be used as configured: that one is broken, the others work."""
+
+    status = 502
+    title = "Cluster configuration broken"
+
+
+class CredentialsUnavailable(BrokenCluster):
+    """The cluster's own credentials could not be made (an exec plugin that is
+    missing or fails)."""
+
+    title = "Credentials unavailable"
+
+
+class KubeconfigBroken(BrokenCluster):
+    """Its kubeconfig context cannot be used (no server, an unreadable file...)."""
+
+    title = "Kubeconfig context broken"
+
+
 class ClusterTimeout(ClusterUnavailable):
     status = 504
     title = "Cluster too slow"

@@ -111,9 +111,41 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "add_clusters",
-        "Let users add clusters from the UI: auto = yes locally, no with --in-cluster.",
+        "Let cluster admins add clusters from the UI: auto = on in desktop mode only, off "
+        "in every other mode (also plain `kubelantern serve`).",
         default="auto",
         choices=("auto", "on", "off"),
+    ),
+    Option(
+        "cluster_admins",
+        "Who may add, rename, remove and share clusters from the UI when adding is on: user "
+        "names, `group:NAME` for groups, `*` for everyone who gets in (single-user servers "
+        "only); repeatable (env: ':'-separated). Desktop mode's lone user always may.",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "added_cluster_allow",
+        "Lift one refusal for pasted kubeconfigs: exec, auth-provider, proxy-url, http, "
+        "insecure-skip-tls-verify, files, loopback, link-local, private (or none); "
+        "repeatable (env: ':'-separated). Default: all of them in desktop mode, none "
+        "elsewhere.",
+        default=(),
+        kind="list",
+    ),
+    Option(
+        "max_added_clusters",
+        "How many clusters may be added from the UI, in all.",
+        default=20,
+        kind="int",
+    ),
+    Option(
+        "exec_credential_env",
+        "Environment variables of the server passed on to exec credential plugins, besides "
+        "PATH, HOME and the plugin's own `env:` (e.g. AWS_ROLE_ARN; NAME* for a prefix); "
+        "repeatable (env: ':'-separated).",
+        default=(),
+        kind="list",
     ),
     Option(
         "clusters_file",
@@ -269,6 +301,10 @@ class Settings:
     read_only_clusters: tuple[str, ...] = ()
     secure_cookies: bool = False
     add_clusters: str = "auto"
+    cluster_admins: tuple[str, ...] = ()
+    added_cluster_allow: tuple[str, ...] = ()
+    max_added_clusters: int = 20
+    exec_credential_env: tuple[str, ...] = ()
     cluster_names: tuple[str, ...] = ()
     cluster_namespaces: tuple[str, ...] = ()
     clusters_file: str | None = None

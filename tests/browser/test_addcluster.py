@@ -14,7 +14,17 @@ pytestmark = [pytest.mark.cluster, pytest.mark.browser]
 
 def test_paste_browse_remove(page: Page, cluster: RealCluster, tmp_path: Path) -> None:
     srv = start_server(
-        "--kubeconfig", cluster.kubeconfig("admin"), "--clusters-file", str(tmp_path / "c.yaml")
+        "--kubeconfig",
+        cluster.kubeconfig("admin"),
+        "--clusters-file",
+        str(tmp_path / "c.yaml"),
+        # Off by default outside desktop mode; a single-user server on loopback.
+        "--add-clusters",
+        "on",
+        "--cluster-admins",
+        "*",
+        "--added-cluster-allow",
+        "loopback",
     )
     try:
         page.goto(f"{srv.url}/")

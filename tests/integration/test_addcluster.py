@@ -16,8 +16,19 @@ from tests.conftest import RealCluster
 pytestmark = pytest.mark.cluster
 
 
+# Adding is off by default outside desktop mode: these tests switch it on for a
+# single-user server (everyone who gets in is a cluster admin) whose test cluster
+# listens on 127.0.0.1 (loopback, refused unless allowed).
+ON: dict[str, object] = {
+    "add_clusters": "on",
+    "cluster_admins": ("*",),
+    "added_cluster_allow": ("loopback",),
+}
+
+
 def client(tmp_path: Path, **kwargs: object) -> TestClient:
-    settings = Settings(clusters_file=str(tmp_path / "clusters.yaml"), **kwargs)  # type: ignore[arg-type]
+    options = {**ON, **kwargs}
+    settings = Settings(clusters_file=str(tmp_path / "clusters.yaml"), **options)  # type: ignore[arg-type]
     tc = TestClient(create_app(settings, clusters=[]), raise_server_exceptions=False)
     tc.get("/")  # CSRF cookie
     return tc
@@ -81,7 +92,10 @@ def test_add_by_url_ca_and_token(tmp_path: Path, cluster: RealCluster) -> None:
         ({"kubeconfig": "clusters: [unclosed"}, "not valid YAML"),
         ({"kubeconfig": "apiVersion: v1\nkind: Config\n"}, "has no contexts"),
         ({"name": "x", "server": "http://plain", "token": "t"}, "must start with https://"),
-        ({"name": "x", "server": "https://a", "ca": "nope", "token": "t"}, "PEM certificate"),
+        (
+            {"name": "x", "server": "https://127.0.0.1", "ca": "nope", "token": "t"},
+            "PEM certificate",
+        ),
     ],
 )
 def test_bad_input_is_explained(tmp_path: Path, form: dict[str, str], message: str) -> None:
@@ -93,7 +107,11 @@ def test_bad_input_is_explained(tmp_path: Path, form: dict[str, str], message: s
 
 
 def test_kubeconfig_clusters_cannot_be_removed(tmp_path: Path, cluster: RealCluster) -> None:
-    settings = Settings(kubeconfig=(cluster.kubeconfig(),), clusters_file=str(tmp_path / "c.yaml"))
+    settings = Settings(
+        kubeconfig=(cluster.kubeconfig(),),
+        clusters_file=str(tmp_path / "c.yaml"),
+        **ON,  # type: ignore[arg-type]
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
         tc.get("/")
         resp = post(tc, f"/-/clusters/{cluster.name}/remove")
@@ -101,7 +119,30 @@ def test_kubeconfig_clusters_cannot_be_removed(tmp_path: Path, cluster: RealClus
         assert "kubeconfig file" in resp.json()["error"]["message"]  # type: ignore[attr-defined]
 
 
-def test_adding_is_off_in_cluster_unless_enabled(tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(in_cluster=True, add_clusters="auto"), clusters=[])) as tc:
+@pytest.mark.parametrize("in_cluster", [True, False])
+def test_adding_is_off_outside_desktop_mode_unless_enabled(in_cluster: bool) -> None:
+    settings = Settings(in_cluster=in_cluster, add_clusters="auto")
+    with TestClient(create_app(settings, clusters=[])) as tc:
         assert tc.get("/-/clusters/add").status_code == 403
         assert "Add cluster" not in tc.get("/").text
+
+
+def test_desktop_mode_adds_by_default(tmp_path: Path, cluster: RealCluster) -> None:
+    """Its lone user owns the machine: adding is on, loopback and exec are allowed."""
+    settings = Settings(clusters_file=str(tmp_path / "clusters.yaml"))
+    app = create_app(settings, clusters=[], local_token="key")
+    with TestClient(app, raise_server_exceptions=False) as tc:
+        tc.get("/?token=key")  # the per-run key becomes the cookie
+        assert "Add cluster" in tc.get("/").text
+        resp = post(tc, "/-/clusters/add", kubeconfig=Path(cluster.kubeconfig("bob")).read_text())
+        (added,) = resp.json()["added"]  # type: ignore[attr-defined]
+        assert added["reachable"] is True and added["credentialsOk"] is True
+        rows = tc.get("/clusters.json").json()["clusters"]
+        assert rows[0]["addedBy"] == "desktop" and rows[0]["canManage"] is True
+
+
+def test_on_without_cluster_admins_stops_the_start(tmp_path: Path) -> None:
+    from kubelantern.clusters.kubeconfig import KubeconfigError
+
+    with pytest.raises(KubeconfigError, match="--cluster-admins"):
+        create_app(Settings(add_clusters="on", clusters_file=str(tmp_path / "c.yaml")), clusters=[])

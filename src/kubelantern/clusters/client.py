@@ -17,7 +17,9 @@ import httpx
 import orjson
 
 from kubelantern import errors, metrics
+from kubelantern.clusters.addresses import GuardedTransport
 from kubelantern.clusters.credentials import Credentials, KubeconfigCredentials, NoCredentials
+from kubelantern.clusters.execplugin import ExecCredential, ExecPluginError
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.tls import make_ssl_context
 
@@ -36,14 +38,20 @@ class ClusterClient:
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
         anonymous: bool = False,
+        guard: frozenset[str] | None = None,
     ) -> None:
         # anonymous: modes bearer and oidc send the user's token with every request,
         # so the client presents nothing of its own (no client certificate, no
         # kubeconfig token or exec plugin): a request without the user's token can
         # never fall back to the kubeconfig's rights.
         self.anonymous = anonymous
+        # guard: a cluster added from the UI; the address classes it may connect to,
+        # checked at every connection (kubelantern.clusters.addresses).
+        self.guard = guard
         self.config = config
         self.name = config.name
+        # /metrics needs no sign-in: added clusters are counted, never named there.
+        self.metrics_name = config.name if guard is None else "(added)"
         self.timeout = timeout
         self.own_credentials = KubeconfigCredentials(config)
         self._transport = transport
@@ -54,12 +62,21 @@ class ClusterClient:
         self._cert_key: tuple[bytes | None, bytes | None] = (None, None)
         self._ssl: ssl.SSLContext | None = None
 
+    async def _exec_credential(self) -> ExecCredential:
+        """The exec plugin's credential; a plugin that fails is this cluster's error only."""
+        try:
+            return await self.own_credentials.exec_credential()
+        except ExecPluginError as exc:
+            raise errors.CredentialsUnavailable(str(exc), cluster=self.name) from exc
+
     async def _client(self, *, streaming: bool = False) -> httpx.AsyncClient:
+        if self.config.broken:
+            raise errors.KubeconfigBroken(self.config.broken, cluster=self.name)
         cert, key = self.config.client_cert_data, self.config.client_key_data
         if self.anonymous:
             cert, key = None, None
         elif self.own_credentials.uses_exec:
-            cred = await self.own_credentials.exec_credential()
+            cred = await self._exec_credential()
             if cred.client_cert and cred.client_key:
                 cert, key = cred.client_cert, cred.client_key
         if self._http is not None and (cert, key) == self._cert_key:
@@ -77,17 +94,29 @@ class ClusterClient:
             "base_url": self.config.server,
             "verify": ctx,
             "timeout": httpx.Timeout(self.timeout),
-            "transport": self._transport,
             "proxy": self.config.proxy_url,
             "trust_env": False,
             "headers": {"User-Agent": "kubelantern"},
-            "event_hooks": metrics.httpx_hooks(self.name),  # /metrics: API calls by status
+            "event_hooks": metrics.httpx_hooks(self.metrics_name),  # API calls by status
         }
-        self._http = httpx.AsyncClient(**common)
+        stream_limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+        self._http = httpx.AsyncClient(**common, transport=self._make_transport(ctx, None))
         self._stream_http = httpx.AsyncClient(
-            **common, limits=httpx.Limits(max_connections=None, max_keepalive_connections=20)
+            **common, limits=stream_limits, transport=self._make_transport(ctx, stream_limits)
         )
         return self._pick(streaming)
+
+    def _make_transport(
+        self, ctx: ssl.SSLContext, limits: httpx.Limits | None
+    ) -> httpx.AsyncBaseTransport | None:
+        if self._transport is not None or self.guard is None:
+            return self._transport
+        if self.config.proxy_url:
+            # The connection goes to the proxy, which then reaches the server: a
+            # proxy-url was allowed explicitly (--added-cluster-allow proxy-url)
+            # and its address checked when the cluster was added.
+            return None
+        return GuardedTransport(ssl_context=ctx, allow=self.guard, limits=limits)
 
     def _pick(self, streaming: bool) -> httpx.AsyncClient:
         client = self._stream_http if streaming else self._http
@@ -145,7 +174,7 @@ class ClusterClient:
         )
 
     def _transport_error(self, exc: httpx.TransportError) -> errors.KubelanternError:
-        metrics.api_error(self.name, exc)
+        metrics.api_error(self.metrics_name, exc)
         if isinstance(exc, httpx.TimeoutException):
             return errors.ClusterTimeout(
                 f"{self.config.server} did not answer within {self.timeout:g} s",
@@ -166,7 +195,9 @@ class ClusterClient:
             creds = NoCredentials()
         try:
             headers = httpx.Headers(await creds.headers())
-        except Exception as exc:  # a plugin or token file failure: tell the user what failed
+        except ExecPluginError as exc:  # not the user's fault: no sign-in would help
+            raise errors.CredentialsUnavailable(str(exc), cluster=self.name) from exc
+        except Exception as exc:  # a token file failure: tell the user what failed
             raise errors.Unauthorized(
                 f"could not get credentials for cluster {self.name}: {exc}",
                 status=401,

@@ -2,17 +2,67 @@
 
 The plugin is run without a shell, its ExecCredential is cached until its
 ``expirationTimestamp`` (minus a margin), and it is run again after a 401.
+
+It gets a minimal environment, never the server's whole one (which may hold
+the pod's cloud credentials and Kubelantern's own secrets): ``BASE_ENV``
+(paths and locale, no secrets), the variables the operator names with
+``--exec-credential-env`` (``NAME``, ``PREFIX*``, or ``*`` for everything), the
+plugin's own ``env:`` entries from the kubeconfig, and
+``KUBERNETES_EXEC_INFO``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 from dataclasses import dataclass
 
 from kubelantern.clusters.kubeconfig import ClusterConfig, ExecConfig
+
+BASE_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "TZ",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_RUNTIME_DIR",
+)
+# What --exec-credential-env names (set once at start-up by create_app).
+_passed: tuple[str, ...] = ()
+
+
+def pass_environment(names: tuple[str, ...]) -> None:
+    """Also give plugins these variables of the server (``NAME``, ``PREFIX*``, ``*``)."""
+    global _passed
+    _passed = tuple(n.strip() for n in names if n.strip())
+
+
+def plugin_environment(
+    spec_env: tuple[tuple[str, str], ...], environ: dict[str, str]
+) -> dict[str, str]:
+    """The environment of one plugin run (see the module doc)."""
+
+    def passed(name: str) -> bool:
+        if name in BASE_ENV:
+            return True
+        for pattern in _passed:
+            if pattern.endswith("*") and name.startswith(pattern[:-1]):
+                return True
+            if name == pattern:
+                return True
+        return False
+
+    env = {k: v for k, v in environ.items() if passed(k)}
+    env.update(dict(spec_env))
+    return env
 
 
 class ExecPluginError(RuntimeError):
@@ -59,8 +109,7 @@ async def run_exec_plugin(cfg: ClusterConfig, timeout: float = 60.0) -> ExecCred
     command = spec.command
     if os.sep in command and not os.path.isabs(command):
         command = os.path.join(spec.base_dir, command)
-    env = dict(os.environ)
-    env.update(dict(spec.env))
+    env = plugin_environment(spec.env, dict(os.environ))
     env["KUBERNETES_EXEC_INFO"] = _exec_info(cfg, spec)
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -77,7 +126,14 @@ async def run_exec_plugin(cfg: ClusterConfig, timeout: float = 60.0) -> ExecCred
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError as exc:
         proc.kill()
+        await proc.wait()
         raise ExecPluginError(f"credential plugin {spec.command!r} timed out") from exc
+    except asyncio.CancelledError:  # shutting down mid-run: leave no process behind
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(BaseException):
+            await proc.wait()
+        raise
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
         raise ExecPluginError(

@@ -62,6 +62,9 @@ async def probe(client: ClusterClient, health: Health) -> Health:
         reachable, error = True, exc.message
     except errors.KubelanternError as exc:
         reachable, error = False, exc.message
+    except Exception as exc:  # never let one cluster's surprise end its health loop
+        log.exception("health probe of cluster %s failed", client.name)
+        reachable, error = False, f"{type(exc).__name__}: {exc}"
     else:
         reachable, version = True, str(doc.get("gitVersion") or "")
     if reachable != health.reachable:

@@ -53,6 +53,7 @@ class ClusterConfig:
     namespace: str | None = None
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    broken: str | None = None  # why this context cannot be used (parse_documents lenient)
 
     @property
     def fingerprint(self) -> str:
@@ -107,7 +108,12 @@ def _exec_config(user: dict[str, Any]) -> ExecConfig | None:
     spec = user.get("exec")
     if not spec:
         return None
-    env = tuple((str(e["name"]), str(e.get("value", ""))) for e in spec.get("env") or [])
+    if not isinstance(spec, dict) or not spec.get("command"):
+        raise KubeconfigError("the exec credential plugin names no command")
+    try:
+        env = tuple((str(e["name"]), str(e.get("value", ""))) for e in spec.get("env") or [])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise KubeconfigError("every env entry of the exec plugin needs a name") from exc
     return ExecConfig(
         command=str(spec["command"]),
         args=tuple(str(a) for a in spec.get("args") or []),
@@ -119,8 +125,15 @@ def _exec_config(user: dict[str, Any]) -> ExecConfig | None:
     )
 
 
-def parse_documents(docs: Iterable[tuple[str, dict[str, Any]]]) -> list[ClusterConfig]:
-    """Merge kubeconfig documents (path, parsed YAML) into configs, one per context."""
+def parse_documents(
+    docs: Iterable[tuple[str, dict[str, Any]]], *, lenient: bool = False
+) -> list[ClusterConfig]:
+    """Merge kubeconfig documents (path, parsed YAML) into configs, one per context.
+
+    ``lenient``: a context that cannot be used (no server, an unreadable
+    certificate file...) becomes a config with ``broken`` set instead of an
+    error for the whole set (``kubelantern serve``; ``config check`` is strict).
+    """
     contexts: dict[str, dict[str, Any]] = {}
     clusters: dict[str, dict[str, Any]] = {}
     users: dict[str, dict[str, Any]] = {}
@@ -139,39 +152,57 @@ def parse_documents(docs: Iterable[tuple[str, dict[str, Any]]]) -> list[ClusterC
 
     configs = []
     for name, ctx in contexts.items():
-        cluster = clusters.get(str(ctx.get("cluster")))
-        if cluster is None or not cluster.get("server"):
-            raise KubeconfigError(
-                f"{sources[name]}: context {name!r} names cluster {ctx.get('cluster')!r}, "
-                "which has no server"
+        try:
+            configs.append(_config(name, ctx, clusters, users, sources[name]))
+        except KubeconfigError as exc:
+            if not lenient:
+                raise
+            # One broken context is one broken cluster, never a server that cannot start.
+            server = str((clusters.get(str(ctx.get("cluster"))) or {}).get("server") or "")
+            configs.append(
+                ClusterConfig(name=name, server=server, source=sources[name], broken=str(exc))
             )
-        user = users.get(str(ctx.get("user")), {"__dir": cluster["__dir"]})
-        token_file = user.get("tokenFile")
-        if token_file:
-            token_file = os.path.join(user["__dir"], os.path.expanduser(str(token_file)))
-        configs.append(
-            ClusterConfig(
-                name=name,
-                server=str(cluster["server"]).rstrip("/"),
-                ca_data=_read_data(cluster, "certificate-authority-data", "certificate-authority"),
-                insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
-                tls_server_name=cluster.get("tls-server-name"),
-                proxy_url=cluster.get("proxy-url"),
-                client_cert_data=_read_data(user, "client-certificate-data", "client-certificate"),
-                client_key_data=_read_data(user, "client-key-data", "client-key"),
-                token=user.get("token"),
-                token_file=token_file,
-                username=user.get("username"),
-                password=user.get("password"),
-                exec=_exec_config(user),
-                namespace=ctx.get("namespace"),
-                source=sources[name],
-            )
-        )
     return configs
 
 
-def load_files(paths: Iterable[str], *, context: str | None = None) -> list[ClusterConfig]:
+def _config(
+    name: str,
+    ctx: dict[str, Any],
+    clusters: dict[str, dict[str, Any]],
+    users: dict[str, dict[str, Any]],
+    source: str,
+) -> ClusterConfig:
+    cluster = clusters.get(str(ctx.get("cluster")))
+    if cluster is None or not cluster.get("server"):
+        raise KubeconfigError(
+            f"{source}: context {name!r} names cluster {ctx.get('cluster')!r}, which has no server"
+        )
+    user = users.get(str(ctx.get("user")), {"__dir": cluster["__dir"]})
+    token_file = user.get("tokenFile")
+    if token_file:
+        token_file = os.path.join(user["__dir"], os.path.expanduser(str(token_file)))
+    return ClusterConfig(
+        name=name,
+        server=str(cluster["server"]).rstrip("/"),
+        ca_data=_read_data(cluster, "certificate-authority-data", "certificate-authority"),
+        insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
+        tls_server_name=cluster.get("tls-server-name"),
+        proxy_url=cluster.get("proxy-url"),
+        client_cert_data=_read_data(user, "client-certificate-data", "client-certificate"),
+        client_key_data=_read_data(user, "client-key-data", "client-key"),
+        token=user.get("token"),
+        token_file=token_file,
+        username=user.get("username"),
+        password=user.get("password"),
+        exec=_exec_config(user),
+        namespace=ctx.get("namespace"),
+        source=source,
+    )
+
+
+def load_files(
+    paths: Iterable[str], *, context: str | None = None, lenient: bool = False
+) -> list[ClusterConfig]:
     """Read kubeconfig files; a missing or malformed file is an error that names it."""
     docs = []
     for path in paths:
@@ -183,7 +214,7 @@ def load_files(paths: Iterable[str], *, context: str | None = None) -> list[Clus
         except yaml.YAMLError as exc:
             raise KubeconfigError(f"kubeconfig {path} is not valid YAML: {exc}") from exc
         docs.append((path, doc))
-    configs = parse_documents(docs)
+    configs = parse_documents(docs, lenient=lenient)
     if context is not None:
         configs = [c for c in configs if c.name == context]
         if not configs:

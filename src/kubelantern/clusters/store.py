@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kubelantern import errors
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.kubeconfig import ClusterConfig
+from kubelantern.clusters.visibility import current_viewer
 from kubelantern.resources.discovery import Discovery
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -35,6 +36,13 @@ class Cluster:
     auth_mode: str = "kubeconfig"  # kubeconfig | bearer | impersonate | oidc (kubelantern.auth)
     display: str | None = None  # the operator's name for it (--cluster-names)
     namespace: str | None = None  # the operator's default namespace (--cluster-namespaces)
+    # Added from the UI: who added it ("" if unknown); None for the operator's clusters.
+    added_by: str | None = None
+    shared: bool = False  # an added cluster a cluster admin shared with everyone
+
+    @property
+    def added(self) -> bool:
+        return self.added_by is not None
 
     @property
     def display_name(self) -> str:
@@ -59,18 +67,38 @@ class ClusterStore:
         # (slug, context name) -> auth mode; from AuthConfig.mode_for in the app.
         self._mode_for = mode_for or (lambda slug, name: "kubeconfig")
 
-    def add(self, config: ClusterConfig) -> Cluster:
+    def add(
+        self,
+        config: ClusterConfig,
+        *,
+        added_by: str | None = None,
+        shared: bool = False,
+        guard: frozenset[str] | None = None,
+    ) -> Cluster:
+        """Make the client of ``config``; ``added_by`` marks a cluster added from the UI.
+
+        An added cluster only ever uses the credentials pasted with it (mode
+        kubeconfig, whatever --auth-mode or --cluster-auth say): a person's own
+        token or impersonation must never go to a server someone else chose.
+        ``guard`` is the address classes it may connect to (``clusters.addresses``).
+        """
         slug = base = slugify(config.name)
         n = 2
         while slug in self._clusters:
             slug = f"{base}-{n}"
             n += 1
-        mode = self._mode_for(slug, config.name)
+        mode = "kubeconfig" if added_by is not None else self._mode_for(slug, config.name)
         # Only kubeconfig and impersonate present the kubeconfig's identity.
         anonymous = mode not in ("kubeconfig", "impersonate")
-        client = ClusterClient(config, timeout=self._timeout, anonymous=anonymous)
+        client = ClusterClient(config, timeout=self._timeout, anonymous=anonymous, guard=guard)
         cluster = Cluster(
-            slug=slug, config=config, client=client, discovery=Discovery(client), auth_mode=mode
+            slug=slug,
+            config=config,
+            client=client,
+            discovery=Discovery(client),
+            auth_mode=mode,
+            added_by=added_by,
+            shared=shared,
         )
         self._clusters[slug] = cluster
         return cluster
@@ -92,10 +120,15 @@ class ClusterStore:
             self.add(config)
 
     def get(self, slug: str) -> Cluster:
-        try:
-            return self._clusters[slug]
-        except KeyError:
-            raise errors.UnknownCluster(f"no cluster named {slug!r}") from None
+        """The cluster, if the current viewer may see it (``clusters.visibility``)."""
+        cluster = self._clusters.get(slug)
+        if cluster is None or not current_viewer.get().sees(cluster.added_by, cluster.shared):
+            raise errors.UnknownCluster(f"no cluster named {slug!r}")
+        return cluster
+
+    def slugs(self) -> set[str]:
+        """Every URL name in use, seen or not (new names must not collide)."""
+        return set(self._clusters)
 
     async def remove(self, slug: str) -> None:
         """Forget a cluster (added at run time) and close its client."""
@@ -104,11 +137,16 @@ class ClusterStore:
             await cluster.client.aclose()
 
     def __iter__(self) -> Iterator[Cluster]:
-        return iter(list(self._clusters.values()))
+        """The clusters the current viewer may see, in the order they were added."""
+        viewer = current_viewer.get()
+        return iter([c for c in self._clusters.values() if viewer.sees(c.added_by, c.shared)])
 
     def __len__(self) -> int:
-        return len(self._clusters)
+        return len(list(iter(self)))
+
+    def added_count(self) -> int:
+        return sum(1 for c in self._clusters.values() if c.added)
 
     async def aclose(self) -> None:
-        for cluster in self._clusters.values():
+        for cluster in list(self._clusters.values()):
             await cluster.client.aclose()

@@ -27,6 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from kubelantern import errors
+from kubelantern.clusters.addresses import AddressRefused, resolve_checked
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.discovery import segment
@@ -214,6 +215,17 @@ async def _connect(
     action: str,
     namespace: str,
 ) -> ClientConnection:
+    extra: dict[str, Any] = {}
+    guard = cluster.client.guard
+    if guard is not None and not cluster.config.proxy_url:
+        # A cluster added from the UI: connect to an address checked just now
+        # (clusters.addresses); TLS still verifies the URL's host name.
+        try:
+            extra["host"] = await resolve_checked(url, guard)
+        except AddressRefused as exc:
+            raise errors.ClusterUnavailable(
+                f"cannot open {action} to {cluster.config.server}: {exc}", cluster=cluster.slug
+            ) from exc
     try:
         return await connect(
             url,
@@ -226,6 +238,7 @@ async def _connect(
             close_timeout=2,
             compression=None,
             max_size=MAX_FRAME,
+            **extra,
         )
     except websockets.InvalidStatus as exc:
         raise _handshake_error(exc, cluster, action, namespace) from exc

@@ -198,7 +198,11 @@ class Operations:
 
     def readiness(self) -> dict[str, Any]:
         """Each check and whether the process is ready; names only, never secrets."""
-        clusters = {c.slug: self.monitor.health(c.slug).reachable for c in self.clusters}
+        # Only the operator's clusters: these answers need no sign-in, and a cluster a
+        # person added (and may not share) must not decide readiness nor show its name.
+        clusters = {
+            c.slug: self.monitor.health(c.slug).reachable for c in self.clusters if not c.added
+        }
         checks: dict[str, bool] = {
             "config": True,  # create_app succeeded, so the settings were valid
             "started": self.started,
@@ -234,6 +238,8 @@ class Operations:
 
     def _cluster_gauges(self) -> None:
         for cluster in self.clusters:
+            if cluster.added:
+                continue
             reachable = self.monitor.health(cluster.slug).reachable
             if reachable is not None:
                 metrics.CLUSTER_REACHABLE.labels(cluster=cluster.config.name).set(

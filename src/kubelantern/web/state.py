@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from kubelantern.auth.config import AuthConfig
 from kubelantern.auth.oidc import OIDCClient
+from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.health import HealthMonitor
 from kubelantern.clusters.runtime import RuntimeClusters
 from kubelantern.clusters.store import ClusterStore
@@ -27,6 +28,8 @@ class AppState:
     auth: AuthConfig = field(default_factory=AuthConfig)
     oidc: OIDCClient | None = None  # Kubelantern's own OIDC login (mode oidc)
     runtime: RuntimeClusters | None = None  # clusters added from the UI (None: not allowed)
+    add_policy: AddPolicy = field(default_factory=AddPolicy)  # what pasted kubeconfigs may hold
+    desktop: bool = False  # desktop mode: one user, who owns the machine
     health: HealthMonitor = field(default_factory=HealthMonitor)
     plugins: Plugins | None = None  # kubelantern.plugins.manager (None: an app without plugins)
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from kubelantern import errors
 from kubelantern.auth import credentials_for
 from kubelantern.clusters.store import Cluster
+from kubelantern.clusters.visibility import current_viewer
 from kubelantern.web.render import render
 from kubelantern.web.state import app_state
 
@@ -35,6 +36,8 @@ async def probe(request: Request, cluster: Cluster) -> dict[str, Any]:
             credentials=credentials_for(request, cluster),
             timeout=PROBE_TIMEOUT,
         )
+    except errors.BrokenCluster as exc:  # a broken context is one broken row
+        info.update(reachable=None, credentialsOk=False, broken=exc.title, error=exc.message)
     except errors.KubelanternError as exc:
         info.update(reachable=isinstance(exc, errors.ApiError), error=exc.message)
         info["credentialsOk"] = not isinstance(exc, errors.Unauthorized | errors.Forbidden)
@@ -48,15 +51,20 @@ async def probe(request: Request, cluster: Cluster) -> dict[str, Any]:
 
 async def clusters_page(request: Request) -> Response:
     state = app_state(request)
-    clusters = list(state.clusters)
+    clusters = list(state.clusters)  # only those this person may see (clusters.visibility)
     probes = await asyncio.gather(*(probe(request, c) for c in clusters))
-    added = state.runtime.entries if state.runtime else {}
+    viewer = current_viewer.get()
     for cluster, info in zip(clusters, probes, strict=True):
         health = state.health.health(cluster.slug)
-        info["added"] = cluster.slug in added
+        info["added"] = cluster.added
+        if cluster.added:
+            info["addedBy"] = cluster.added_by
+            info["shared"] = cluster.shared
+            info["canManage"] = state.runtime is not None and viewer.manages(cluster.added_by)
+            info["canShare"] = state.runtime is not None and viewer.admin
         # Since when the background checks have seen it in its current state.
         info["since"] = health.since if health.reachable == info["reachable"] else None
         if not info["reachable"]:
             state.health.retry_now(cluster.slug)
-    data = {"clusters": probes, "canAdd": state.runtime is not None}
+    data = {"clusters": probes, "canAdd": state.runtime is not None and viewer.admin}
     return render(request, "clusters.html", data)
