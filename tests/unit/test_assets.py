@@ -78,3 +78,20 @@ def test_a_changed_file_gets_a_new_hash(tmp_path: Path) -> None:
     entry = store.entry(tmp_path / "a.css")
     assert entry is not None and entry.gzipped is not None
     assert gzip.decompress(entry.gzipped) == (tmp_path / "a.css").read_bytes()
+
+
+def test_a_rebuild_changes_the_bundle_urls_without_a_restart(tmp_path: Path) -> None:
+    """make frontend while the dev server runs: the next page links the new hashes."""
+    import os
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "app.js").write_text("one")
+    manifest = dist / "manifest.json"
+    manifest.write_text(json.dumps({"files": {"app.js": "aaaaaaaaaaaa"}}))
+    store = assets.Assets(tmp_path)
+    assert store.version("dist/app.js") == "aaaaaaaaaaaa"
+    manifest.write_text(json.dumps({"files": {"app.js": "bbbbbbbbbbbb"}}))
+    stat = manifest.stat()
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert store.version("dist/app.js") == "bbbbbbbbbbbb"

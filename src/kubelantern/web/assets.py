@@ -22,6 +22,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,26 +75,35 @@ class Assets:
     """Content hashes and compressed copies of the files in one static folder."""
 
     def __init__(self, static_dir: Path = STATIC_DIR) -> None:
-        self.static_dir = static_dir
+        self.static_dir = static_dir.resolve()  # StaticFiles resolves links in paths too
         self._entries: dict[str, _Entry] = {}
-        self._manifest: dict[str, str] | None = None
+        self._manifest: tuple[int, dict[str, str]] | None = None
 
     def version(self, relative: str) -> str | None:
         """The file's short content hash, or None when there is no such file."""
-        if self._manifest is None:
-            try:
-                self._manifest = check(self.static_dir)
-            except AssetsMissing:
-                self._manifest = {}
-        if relative in self._manifest:
-            return self._manifest[relative]
+        manifest = self._current_manifest()
+        if relative in manifest:
+            return manifest[relative]
         entry = self.entry(self.static_dir / relative)
         return entry.digest if entry else None
 
-    def entry(self, path: Path, stat: os.stat_result | None = None) -> _Entry | None:
+    def _current_manifest(self) -> dict[str, str]:
+        """The manifest's hashes, read again when a rebuild (make frontend) rewrote it."""
+        try:
+            mtime = (self.static_dir / MANIFEST).stat().st_mtime_ns
+        except OSError:
+            return {}
+        if self._manifest is None or self._manifest[0] != mtime:
+            try:
+                self._manifest = (mtime, check(self.static_dir))
+            except AssetsMissing:
+                self._manifest = (mtime, {})
+        return self._manifest[1]
+
+    def entry(self, path: Path, known: os.stat_result | None = None) -> _Entry | None:
         """The file's bytes, hash and gzip copy, reloaded when it changed on disk."""
         try:
-            st = stat or path.stat()
+            st = known or path.stat()
         except OSError:
             return None
         key = str(path)
@@ -116,6 +126,13 @@ class AssetFiles(StaticFiles):
     def __init__(self, assets: Assets) -> None:
         super().__init__(directory=assets.static_dir)
         self.assets = assets
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        """StaticFiles runs this in a worker thread: read and compress there, off the loop."""
+        full_path, stat_result = super().lookup_path(path)
+        if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
+            self.assets.entry(Path(full_path), stat_result)
+        return full_path, stat_result
 
     def file_response(
         self,
