@@ -78,11 +78,19 @@ def serve(args: argparse.Namespace) -> int:
 
     cfg = settings.resolve(args)
     logsetup.configure(cfg.log_format, cfg.log_level)
+
+    def refuse(message: str) -> int:
+        """One line on stderr; a JSON record when the logs are JSON."""
+        if cfg.log_format == "json":
+            logging.getLogger("kubelantern").error(message)
+        else:
+            print(f"kubelantern: {message}", file=sys.stderr)
+        return 2
+
     try:
         assets.check()
     except assets.AssetsMissing as exc:
-        print(f"kubelantern: refusing to start: {exc}", file=sys.stderr)
-        return 2
+        return refuse(f"refusing to start: {exc}")
     local = args.command == "desktop"
     token = desktop_mode.new_token() if local else None
     webview = desktop_mode.load_webview() if local and args.window else None
@@ -92,8 +100,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(cfg, local_token=token)
     except (KubeconfigError, AuthConfigError) as exc:
-        print(f"kubelantern: {exc}", file=sys.stderr)
-        return 2
+        return refuse(str(exc))
     sockets: list[socket.socket] | None = None
     if local:
         # 4466 if free, else any free port (only when no address was chosen).
@@ -101,8 +108,7 @@ def serve(args: argparse.Namespace) -> int:
         try:
             sock = desktop_mode.bind(cfg.host, cfg.port, fallback=cfg.listen == default)
         except OSError as exc:
-            print(f"kubelantern: cannot listen on {cfg.listen}: {exc.strerror}", file=sys.stderr)
-            return 2
+            return refuse(f"cannot listen on {cfg.listen}: {exc.strerror}")
         sockets = [sock]
         host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
         url = f"http://{host}:{sock.getsockname()[1]}{cfg.prefix}/?token={token}"

@@ -91,14 +91,18 @@ def test_missing_bundles_refuse_the_start(
         ignore=shutil.ignore_patterns("dist", "__pycache__"),
     )
     env = {**nowhere, "PYTHONPATH": str(copy)}
-    out = subprocess.run(
-        [sys.executable, "-m", "kubelantern", "serve", "--listen", f"127.0.0.1:{free_port()}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "refusing to start" in lines[0] and "make frontend" in lines[0]
+    cmd = [sys.executable, "-m", "kubelantern", "serve", "--listen", f"127.0.0.1:{free_port()}"]
+    for fmt in ("text", "json"):
+        out = subprocess.run(
+            [*cmd, "--log-format", fmt],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert out.returncode == 2
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "refusing to start" in lines[0] and "make frontend" in lines[0]
+        if fmt == "json":
+            assert json.loads(lines[0])["level"] == "error"
