@@ -26,7 +26,7 @@ RUN mkdir -p ../src/kubelantern/web/static && npm run build
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE hatch_build.py ./
 COPY src ./src
 COPY --from=frontend /src/src/kubelantern/web/static/dist ./src/kubelantern/web/static/dist
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \

@@ -7,7 +7,7 @@ DEMO_NAME ?= demo
 DEMO_LISTEN ?= 127.0.0.1:4466
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean manifests
+.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean manifests wheel
 
 setup: venv frontend chromium binaries
 
@@ -22,6 +22,11 @@ frontend: $(STAMPS)/frontend
 $(STAMPS)/frontend: frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*.ts frontend/src/*.css)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	@mkdir -p $(STAMPS) && touch $@
+
+# The sdist and the wheel in dist/, the built bundles inside (hatch_build.py reuses
+# them while frontend/ is unchanged, so no Node is needed past `make frontend`).
+wheel: venv frontend
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 chromium:
@@ -41,8 +46,8 @@ manifests:
 	mv deploy/manifests/kubelantern.yaml.tmp deploy/manifests/kubelantern.yaml
 
 lint: venv
-	$(BIN)/ruff check src tests bench testenv/cluster
-	$(BIN)/ruff format --check src tests bench testenv/cluster
+	$(BIN)/ruff check src tests bench testenv/cluster hatch_build.py
+	$(BIN)/ruff format --check src tests bench testenv/cluster hatch_build.py
 	$(BIN)/hadolint Dockerfile
 
 typecheck: venv frontend
@@ -72,4 +77,4 @@ bench: setup
 	$(BIN)/python bench/list_pods.py
 
 clean:
-	rm -rf $(STAMPS) src/kubelantern/web/static/dist frontend/node_modules
+	rm -rf $(STAMPS) src/kubelantern/web/static/dist frontend/node_modules dist

@@ -1,8 +1,15 @@
 // Bundles each browser island into src/kubelantern/web/static/dist/.
 // One entry point per island so a page loads only what it uses: every page
 // loads app.js; the editor and terminal load only on their pages.
+//
+// It also writes dist/manifest.json: a content hash per output file (the
+// server appends it to asset URLs, so browsers may cache them for a year) and
+// `source`, a hash of the inputs below. The Python build hook (hatch_build.py)
+// computes the same input hash to reuse an up-to-date dist/ instead of running
+// Node again, e.g. when a wheel is built from the sdist. Keep the two in step.
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -15,7 +22,25 @@ const entryPoints = Object.fromEntries(
     .filter(([, file]) => existsSync(file)),
 );
 
-await build({
+// The inputs of the build: the same list as SOURCE_FILES in hatch_build.py.
+function sourceHash() {
+  const files = ["build.mjs", "package.json", "package-lock.json", "tsconfig.json"];
+  for (const entry of readdirSync(path.join(here, "src"), { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      const full = path.join(entry.parentPath ?? entry.path, entry.name);
+      files.push(path.relative(here, full).split(path.sep).join("/"));
+    }
+  }
+  const hash = createHash("sha256");
+  for (const name of files.sort()) {
+    hash.update(name + "\0");
+    hash.update(readFileSync(path.join(here, name)));
+    hash.update("\0");
+  }
+  return hash.digest("hex");
+}
+
+const result = await build({
   entryPoints,
   bundle: true,
   minify: true,
@@ -25,4 +50,16 @@ await build({
   outdir,
   loader: { ".css": "css" },
   logLevel: "warning",
+  metafile: true,
 });
+
+const files = {};
+for (const output of Object.keys(result.metafile.outputs).sort()) {
+  const full = path.resolve(output);
+  const digest = createHash("sha256").update(readFileSync(full)).digest("hex");
+  files[path.relative(outdir, full).split(path.sep).join("/")] = digest.slice(0, 12);
+}
+writeFileSync(
+  path.join(outdir, "manifest.json"),
+  JSON.stringify({ source: sourceHash(), files }, null, 2) + "\n",
+);

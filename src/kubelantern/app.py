@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from kubelantern import errors
@@ -30,6 +28,8 @@ from kubelantern.plugins import calls as plugin_calls
 from kubelantern.plugins import manager as plugin_manager
 from kubelantern.settings import Settings
 from kubelantern.web import errors as web_errors
+from kubelantern.web.assets import AssetFiles, Assets
+from kubelantern.web.compress import Compression
 from kubelantern.web.csrf import CSRFMiddleware
 from kubelantern.web.middleware import JsonSuffix, RequestLog
 from kubelantern.web.ops import Operations
@@ -45,7 +45,6 @@ from kubelantern.web.views import plugins as plugin_views
 from kubelantern.web.views import search as search_views
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).parent / "web" / "static"
 # Desktop mode passes the cloud CLIs' variables to exec plugins (aws eks get-token
 # reads AWS_PROFILE...): the user who started it owns both the shell and the plugins.
 DESKTOP_PLUGIN_ENV = ("AWS_*", "AZURE_*", "CLOUDSDK_*", "GOOGLE_*", "KUBECACHEDIR")
@@ -84,13 +83,14 @@ def create_app(
     """
     loaded = plugin_manager.load(settings, extra=plugins)  # failures are reported, not raised
     auth = auth_config.from_settings(settings)  # AuthConfigError: a setting to fix
+    assets = Assets()
     store = ClusterStore(timeout=settings.request_timeout, mode_for=auth.mode_for)
     store.add_all(load_clusters(settings) if clusters is None else clusters)
     oidc = OIDCClient(auth.oidc, timeout=settings.request_timeout) if auth.oidc else None
     state = AppState(
         settings=settings,
         clusters=store,
-        jinja=make_environment(settings.prefix, loaded.template_dirs()),
+        jinja=make_environment(settings.prefix, loaded.template_dirs(), assets=assets),
         auth=auth,
         oidc=oidc,
         plugins=loaded,
@@ -145,7 +145,7 @@ def create_app(
             "/c/{cluster}/namespaces/{namespace}/pods/{name}/{action}", exec_views.terminal_socket
         ),
         *plugin_views.install(state),  # /-/plugins and the plugins' pages under /-/p/
-        Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/-/static", AssetFiles(assets), name="static"),
     ]
     exception_handlers = {
         errors.KubelanternError: web_errors.kubelantern_error,
@@ -185,11 +185,14 @@ def create_app(
     app = JsonSuffix(app)
     if local_token is not None:
         app = LocalTokenGate(app, local_token, path=settings.prefix or "/")
-    # Outermost: health, readiness and metrics answer without sign-in (web/ops.py).
-    return Operations(
-        RequestLog(app),
-        clusters=store,
-        monitor=state.health,
-        prefix=settings.prefix,
-        require_clusters=settings.require_clusters,
+    # Health, readiness and metrics answer without sign-in (web/ops.py); outermost,
+    # whole responses are compressed (web/compress.py; streams pass through).
+    return Compression(
+        Operations(
+            RequestLog(app),
+            clusters=store,
+            monitor=state.health,
+            prefix=settings.prefix,
+            require_clusters=settings.require_clusters,
+        )
     )

@@ -2,26 +2,38 @@
 
 ``kubelantern`` with no command is the local desktop mode (``kubelantern.desktop``):
 127.0.0.1, the user's kubeconfig, the browser opened on a per-run key.
+
+A bad flag or value ends the start with one line naming it and exit status 2,
+never a traceback or the whole usage text (``--help`` has that).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from kubelantern import __version__, settings
 from kubelantern.plugins import cli as plugin_cli
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors; subcommands inherit it (``add_subparsers``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="kubelantern",
         description="A Kubernetes web UI: every cluster, every resource, with your RBAC rights.",
     )
+    parser.add_argument("--version", action="version", version=f"kubelantern {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="serve the web UI")
     settings.add_arguments(serve)
@@ -31,11 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings.add_arguments(desktop)
     desktop.add_argument(
-        "--no-browser", action="store_true", help="print the URL but do not open a browser"
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="open the browser (--no-browser: print the URL only)",
     )
     desktop.add_argument(
         "--window",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="a native window (pywebview) instead of the browser; see docs/desktop.md",
     )
     config = sub.add_parser("config", help="work with the config file")
@@ -58,9 +74,23 @@ def serve(args: argparse.Namespace) -> int:
     from kubelantern.auth.config import AuthConfigError
     from kubelantern.clusters.kubeconfig import KubeconfigError
     from kubelantern.lifecycle import GracefulServer
+    from kubelantern.web import assets
 
     cfg = settings.resolve(args)
     logsetup.configure(cfg.log_format, cfg.log_level)
+
+    def refuse(message: str) -> int:
+        """One line on stderr; a JSON record when the logs are JSON."""
+        if cfg.log_format == "json":
+            logging.getLogger("kubelantern").error(message)
+        else:
+            print(f"kubelantern: {message}", file=sys.stderr)
+        return 2
+
+    try:
+        assets.check()
+    except assets.AssetsMissing as exc:
+        return refuse(f"refusing to start: {exc}")
     local = args.command == "desktop"
     token = desktop_mode.new_token() if local else None
     webview = desktop_mode.load_webview() if local and args.window else None
@@ -70,8 +100,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(cfg, local_token=token)
     except (KubeconfigError, AuthConfigError) as exc:
-        print(f"kubelantern: {exc}", file=sys.stderr)
-        return 2
+        return refuse(str(exc))
     sockets: list[socket.socket] | None = None
     if local:
         # 4466 if free, else any free port (only when no address was chosen).
@@ -79,12 +108,15 @@ def serve(args: argparse.Namespace) -> int:
         try:
             sock = desktop_mode.bind(cfg.host, cfg.port, fallback=cfg.listen == default)
         except OSError as exc:
-            print(f"kubelantern: cannot listen on {cfg.listen}: {exc.strerror}", file=sys.stderr)
-            return 2
+            return refuse(f"cannot listen on {cfg.listen}: {exc.strerror}")
         sockets = [sock]
         host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
         url = f"http://{host}:{sock.getsockname()[1]}{cfg.prefix}/?token={token}"
         print(f"Kubelantern {__version__} is running. Open {url}", flush=True)
+    elif cfg.log_format == "json":  # log collectors read stdout too: JSON only
+        logging.getLogger("kubelantern").info(
+            "Kubelantern %s serving on http://%s%s/", __version__, cfg.listen, cfg.prefix
+        )
     else:
         print(f"Kubelantern {__version__} serving on http://{cfg.listen}{cfg.prefix}/", flush=True)
     config: dict[str, Any] = {
@@ -99,10 +131,10 @@ def serve(args: argparse.Namespace) -> int:
     server = GracefulServer(uvicorn.Config(app, **config))
     if webview is not None and sockets is not None:
         return desktop_mode.run_window(webview, server, sockets, url)
-    if local and not args.no_browser:
+    if local and args.browser:
         desktop_mode.open_browser_when(lambda: server.started, url)
     server.run(sockets=sockets)
-    return 0
+    return 0 if server.started else 1  # not started: the app refused (logged why)
 
 
 def config_check(args: argparse.Namespace) -> int:
@@ -124,9 +156,17 @@ def config_check(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["desktop", *argv]  # `kubelantern [flags]`: the local desktop mode
     args = parser.parse_args(argv)
+    try:
+        return run(parser, args)
+    except settings.SettingsError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "version":
         print(f"kubelantern {__version__}")
         return 0

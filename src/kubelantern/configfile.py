@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from kubelantern.settings import ENV_PREFIX, OPTIONS, Option, Settings, resolve
+from kubelantern.settings import ENV_PREFIX, OPTIONS, Option, Settings, listen_problem, resolve
 
 _BY_NAME = {o.name: o for o in OPTIONS}
 # Per-cluster keys of the ``clusters`` section and the list option each one feeds.
@@ -212,9 +212,9 @@ def check(settings: Settings) -> list[str]:
     from kubelantern.clusters.kubeconfig import KubeconfigError, load_files
 
     problems: list[str] = []
-    _host, sep, port = settings.listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        problems.append(f"listen: {settings.listen!r} is not HOST:PORT, e.g. 0.0.0.0:4466")
+    listen = listen_problem(settings.listen)
+    if listen:
+        problems.append(f"listen: {listen}")
     if settings.base_url and not settings.prefix.startswith("/"):
         problems.append(f"base_url: {settings.base_url!r} must be a path such as /kubelantern")
     paths = list(settings.kubeconfig) if settings.kubeconfig else []

@@ -16,7 +16,9 @@ from typing import Any
 
 import orjson
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Record attributes that are not "extra" fields; uvicorn's color_message repeats the
+# message with terminal colour codes, which no log collector wants.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "kubelantern_request_id", default=None
@@ -65,6 +67,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(fmt: str = "text", level: str = "info") -> None:
+    """Route every logger (uvicorn's and Python warnings too) through one handler.
+
+    Called before anything else logs, so with ``json`` the first line is JSON.
+    """
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -80,3 +86,4 @@ def configure(fmt: str = "text", level: str = "info") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(True)

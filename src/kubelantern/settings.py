@@ -9,12 +9,46 @@ see ``kubelantern.configfile``) > default.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 ENV_PREFIX = "KUBELANTERN_"
+
+
+class SettingsError(SystemExit):
+    """A setting that cannot work; ``kubelantern`` prints it and exits 2 (usage error)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def listen_problem(value: str) -> str | None:
+    """Why ``value`` is not HOST:PORT (port 1-65535, IPv6 in brackets), or None."""
+    host, sep, port = value.rpartition(":")
+    example = "e.g. 127.0.0.1:4466, 0.0.0.0:4466 or [::1]:4466"
+    if not sep:
+        return f"{value!r} is not HOST:PORT ({example})"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"{value!r}: the port must be a number from 1 to 65535 ({example})"
+    if host.startswith("[") or host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return f"{value!r}: {host} is not an IPv6 address in brackets ({example})"
+    elif ":" in host:
+        return f"{value!r}: write an IPv6 address in brackets ({example})"
+    return None
+
+
+def _listen(value: str) -> str:
+    problem = listen_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 @dataclass(frozen=True)
@@ -59,11 +93,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("in_cluster_name", "Name of the --in-cluster cluster in URLs.", default="in-cluster"),
     Option(
         "require_clusters",
-        "Report not ready (/readyz 503) while any configured cluster is unreachable.",
+        "Report not ready (/readyz 503) while any configured cluster is unreachable; "
+        "refuse to start when no cluster is configured at all.",
         default=False,
         kind="bool",
     ),
-    Option("listen", "Address and port to serve on.", default="127.0.0.1:4466"),
+    Option(
+        "listen",
+        "Address and port to serve on, HOST:PORT ([::1]:PORT for IPv6).",
+        default="127.0.0.1:4466",
+    ),
     Option("base_url", "Serve under this path prefix, e.g. /kubelantern.", default=""),
     Option("log_format", "Log line format.", default="text", choices=("text", "json")),
     Option(
@@ -386,16 +425,29 @@ def _convert(option: Option, raw: str) -> Any:
         return tuple(p for p in raw.split(os.pathsep) if p)
     if option.choices and raw not in option.choices:
         raise ValueError(f"{option.env} must be one of {', '.join(option.choices)}")
+    if option.name == "listen":
+        _listen(raw)
     return raw
 
 
+_TYPES: dict[str, Any] = {"int": int, "float": float}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add every option as a flag; defaults are resolved later from env."""
+    """Add every option as a flag; defaults are resolved later from env.
+
+    Booleans get ``--no-<flag>`` too: a flag must be able to switch off what an
+    env var or the config file switched on.
+    """
     for option in OPTIONS:
         help_text = f"{option.help} [env {option.env}]"
         if option.kind == "bool":
             parser.add_argument(
-                option.flag, dest=option.name, action="store_true", default=None, help=help_text
+                option.flag,
+                dest=option.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
             )
         elif option.kind == "list":
             parser.add_argument(
@@ -407,7 +459,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 dest=option.name,
                 default=None,
                 choices=option.choices,
-                type={"int": int, "float": float}.get(option.kind, str),
+                type=_listen if option.name == "listen" else _TYPES.get(option.kind, str),
                 help=help_text,
             )
 
@@ -424,8 +476,8 @@ def resolve(
         if value is None and option.env in env:
             try:
                 value = _convert(option, env[option.env])
-            except ValueError as exc:
-                raise SystemExit(f"kubelantern: invalid {option.env}: {exc}") from exc
+            except (ValueError, argparse.ArgumentTypeError) as exc:
+                raise SettingsError(f"kubelantern: invalid {option.env}: {exc}") from exc
         if value is None:
             value = file_values.get(option.name)
         if value is None:
@@ -433,6 +485,9 @@ def resolve(
         if option.kind == "list":
             value = tuple(value)
         values[option.name] = value
+    problem = listen_problem(str(values.get("listen", Settings.listen)))
+    if problem:
+        raise SettingsError(f"kubelantern: listen: {problem}")
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
 
@@ -449,7 +504,7 @@ def _file_values(args: argparse.Namespace | None, env: Mapping[str, str]) -> dic
         return configfile.load(path)
     except configfile.ConfigFileError as exc:
         lines = "\n".join(f"  {p}" for p in exc.problems)
-        raise SystemExit(f"kubelantern: config file {path} is not valid:\n{lines}") from exc
+        raise SettingsError(f"kubelantern: config file {path} is not valid:\n{lines}") from exc
 
 
 def describe() -> Sequence[Option]:

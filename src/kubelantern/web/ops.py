@@ -120,16 +120,52 @@ class Operations:
             await self.app(scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Watch the app's startup and shutdown: /readyz is only ready in between."""
+        """Watch the app's startup and shutdown: /readyz is only ready in between.
+
+        A start refused for want of clusters first shuts the app down again
+        (plugins' shutdown hooks, open clients), then tells the server.
+        """
+        refused: dict[str, Message] = {}
+
+        async def receive_wrapper() -> Message:
+            if refused:
+                return {"type": "lifespan.shutdown"}
+            return await receive()
 
         async def send_wrapper(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete" and not len(self.clusters):
+                message = self._no_clusters(message)
+                if message["type"] == "lifespan.startup.failed":
+                    refused["failed"] = message
+                    return
+            if refused:
+                if message["type"].startswith("lifespan.shutdown"):
+                    await send(refused["failed"])
+                return
             if message["type"] == "lifespan.startup.complete":
                 self.started = True
             elif message["type"].startswith("lifespan.shutdown"):
                 self.started = False
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        await self.app(scope, receive_wrapper, send_wrapper)
+
+    def _no_clusters(self, complete: Message) -> Message:
+        """No cluster after startup (kubeconfig, in-cluster, added, plugins): say so.
+
+        With ``--require-clusters`` the start fails (readiness would otherwise
+        be vacuously true); without, a warning: desktop users add clusters in the UI.
+        """
+        hint = (
+            "pass --kubeconfig (or set $KUBECONFIG), --in-cluster in a pod, "
+            "or add one at /-/clusters/add"
+        )
+        if self.require_clusters:
+            text = f"no cluster is configured and --require-clusters is set: {hint}"
+            log.error(text)
+            return {"type": "lifespan.startup.failed", "message": ""}
+        log.warning("no cluster is configured: %s", hint)
+        return complete
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]

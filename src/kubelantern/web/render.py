@@ -16,9 +16,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from kubelantern.web.assets import Assets
 from kubelantern.web.csrf import csrf_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC = "/-/static/"
 
 
 class JSONResponse(Response):
@@ -78,8 +80,15 @@ def age(timestamp: str | None, now: dt.datetime | None = None) -> str:
     return f"{days // 365}y"
 
 
-def make_environment(prefix: str, extra_dirs: list[Path] | None = None) -> Environment:
-    """The Jinja2 environment; operator template dirs come first so they override."""
+def make_environment(
+    prefix: str, extra_dirs: list[Path] | None = None, *, assets: Assets | None = None
+) -> Environment:
+    """The Jinja2 environment; operator template dirs come first so they override.
+
+    ``url('/-/static/<file>')`` carries ``?v=<content hash>`` of the file
+    (``web/assets.py``), so browsers may cache assets for a year and still get
+    each release's new ones; templates need no helper of their own.
+    """
     dirs = [str(d) for d in extra_dirs or []] + [str(TEMPLATES_DIR)]
     env = Environment(
         loader=FileSystemLoader(dirs),
@@ -89,8 +98,15 @@ def make_environment(prefix: str, extra_dirs: list[Path] | None = None) -> Envir
         lstrip_blocks=True,
     )
 
+    versions = assets or Assets()
+
     def url(path: str) -> str:
-        return prefix + (path if path.startswith("/") else "/" + path)
+        path = path if path.startswith("/") else "/" + path
+        if path.startswith(STATIC) and "?" not in path:
+            version = versions.version(path[len(STATIC) :])
+            if version:
+                path += f"?v={version}"
+        return prefix + path
 
     env.globals["url"] = url
     env.filters["age"] = age
