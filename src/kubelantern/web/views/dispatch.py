@@ -10,6 +10,7 @@ from kubelantern.web import live
 from kubelantern.web.state import app_state
 from kubelantern.web.views import actions, detail, edit, logs, overview, resources, search
 from kubelantern.web.views import exec as exec_views
+from kubelantern.web.views import export as export_views
 
 
 async def cluster_root(request: Request) -> Response:
@@ -36,6 +37,10 @@ async def cluster_path(request: Request) -> Response:
             return await edit.edit_page(request, cluster, resource, ns, name)
         case ["nodes", name, "drain"]:
             return await actions.drain_page(request, cluster, "nodes", name)
+        case [last] if wanted := export_views.requested(request, last):
+            return await export_views.export_view(request, cluster, wanted[0], None, wanted[1])
+        case ["namespaces", ns, last] if wanted := export_views.requested(request, last):
+            return await export_views.export_view(request, cluster, wanted[0], ns, wanted[1])
         case [resource]:
             return await resources.list_view(request, cluster, resource, None)
         case ["namespaces", ns, resource]:
