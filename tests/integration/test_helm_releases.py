@@ -103,6 +103,7 @@ def test_list_and_release_page(
         "greeting": "hi there",
         "replicas": 1,
         "image": "busybox:1.36",
+        "clusterRole": False,
     }
     assert "demo chart v2" in shown["notes"]
     assert f"name: {release}-config" in shown["manifest"]
