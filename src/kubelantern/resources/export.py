@@ -39,6 +39,8 @@ FORMATS = {
     "tsv": "text/tab-separated-values; charset=utf-8",
 }
 SUFFIXES = (".yaml", ".csv", ".tsv")
+# libyaml's emitter when PyYAML has it: several times faster on big exports.
+DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def suffix_format(last_segment: str) -> tuple[str, str] | None:
@@ -195,7 +197,9 @@ async def stream(
     started = False
     async for chunk in reader.rows():
         items = [clean_object(r.object or {}, rt, managed_fields=managed) for r in chunk]
-        text = yaml.safe_dump(items, default_flow_style=False, sort_keys=False, allow_unicode=True)
+        text = yaml.dump(
+            items, Dumper=DUMPER, default_flow_style=False, sort_keys=False, allow_unicode=True
+        )
         yield (b"" if started else b"apiVersion: v1\nitems:\n") + text.encode()
         started = True
     if not started:
