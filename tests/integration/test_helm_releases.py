@@ -133,6 +133,7 @@ def test_list_and_release_page(
         == 400
     )
     assert admin.get(f"/c/{cluster.name}/namespaces/team-a/helm/no-such.json").status_code == 404
+    assert admin.get(f"/c/{cluster.name}/namespaces/team-a/helm/Bad_Name.json").status_code == 400
 
 
 def test_upgrade_rollback_uninstall(

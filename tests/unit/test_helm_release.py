@@ -108,3 +108,10 @@ def test_binary_lookup(tmp_path: Any) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_names_that_could_be_flags_never_reach_helm() -> None:
+    runner.check_names("team-a", "web.v2")
+    for ns, name in [("team-a", "--post-renderer=/bin/sh"), ("-n", "web"), ("team-a", "x" * 54)]:
+        with pytest.raises(errors.BadRequest):
+            runner.check_names(ns, name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -43,6 +44,19 @@ class HelmUnavailable(errors.KubelanternError):
 class HelmFailed(errors.KubelanternError):
     status = 422
     title = "helm failed"
+
+
+# Helm's own rule for release names (DNS-1123 subdomain, at most 53 characters).
+RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def check_names(namespace: str, name: str) -> None:
+    """Refuse names helm would not accept, before they become arguments of a process."""
+    if not (NAMESPACE.match(namespace) and len(namespace) <= 63):
+        raise errors.BadRequest(f"{namespace!r} is not a namespace name")
+    if not (RELEASE_NAME.match(name) and len(name) <= 53):
+        raise errors.BadRequest(f"{name!r} is not a Helm release name")
 
 
 def find_binary(configured: str) -> str | None:
@@ -76,9 +90,16 @@ async def kubeconfig_for(client: ClusterClient, credentials: Credentials | None)
         groups = headers.get_list("impersonate-group")
         if groups:
             user["as-groups"] = groups
-    if not client.anonymous and config.client_cert_data and config.client_key_data:
-        user["client-certificate-data"] = base64.b64encode(config.client_cert_data).decode()
-        user["client-key-data"] = base64.b64encode(config.client_key_data).decode()
+    # The TLS identity goes with the cluster's own credentials only (kubeconfig and
+    # impersonate modes), exactly as ClusterClient presents it; never with a token.
+    cert, key = config.client_cert_data, config.client_key_data
+    if not client.anonymous and client.own_credentials.uses_exec:
+        cred = await client.own_credentials.exec_credential()
+        if cred.client_cert and cred.client_key:
+            cert, key = cred.client_cert, cred.client_key
+    if not client.anonymous and cert and key:
+        user["client-certificate-data"] = base64.b64encode(cert).decode()
+        user["client-key-data"] = base64.b64encode(key).decode()
     entry: dict[str, Any] = {"server": config.server}
     if config.ca_data:
         entry["certificate-authority-data"] = base64.b64encode(config.ca_data).decode()
@@ -148,7 +169,14 @@ async def run(
             "HELM_DATA_HOME": f"{tmp}/data",
             "HELM_DRIVER": "secret",
         }
-        argv = [binary, *(a.replace("{dir}", tmp) for a in args), "--kubeconfig", str(config_path)]
+        # --kubeconfig first: everything after a "--" in args is positional.
+        argv = [
+            binary,
+            args[0],
+            "--kubeconfig",
+            str(config_path),
+            *(a.replace("{dir}", tmp) for a in args[1:]),
+        ]
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,

@@ -184,6 +184,7 @@ async def _permissions(
 
 
 async def release_view(request: Request, cluster: Cluster, namespace: str, name: str) -> Response:
+    runner.check_names(namespace, name)
     creds = credentials_for(request, cluster)
     q = request.query_params
     try:
@@ -259,6 +260,7 @@ async def post(
     ensure_writable(state.settings, cluster)
     if action not in ACTIONS:
         raise errors.BadRequest(f"unknown Helm action {action!r} (one of {', '.join(ACTIONS)})")
+    runner.check_names(namespace, name)
     fields = await read_fields(request)
     creds = credentials_for(request, cluster)
     binary = runner.find_binary(state.settings.helm_binary)
@@ -280,11 +282,11 @@ async def post(
         if action == "rollback":
             target = integer(fields, "revision", default=max(revisions[-1].revision - 1, 1))
             _pick(revisions, str(target), "revision")
-            args = ["rollback", name, str(target), "--namespace", namespace]
+            args = ["rollback", "--namespace", namespace, "--", name, str(target)]
             note.message = f"Rolled back {name} to revision {target}"
             files: dict[str, bytes] = {}
         elif action == "uninstall":
-            args = ["uninstall", name, "--namespace", namespace]
+            args = ["uninstall", "--namespace", namespace, "--", name]
             note.message = f"Uninstalled {name}"
             files = {}
         else:
@@ -298,8 +300,8 @@ async def post(
             files = {f"chart/{p}": c for p, c in chart_files(revisions[-1].chart_doc).items()}
             files["values.yaml"] = to_yaml(values).encode() or b"{}\n"
             args = [
-                "upgrade", name, "{dir}/chart", "--namespace", namespace,
-                "--values", "{dir}/values.yaml",
+                "upgrade", "--namespace", namespace, "--values", "{dir}/values.yaml",
+                "--", name, "{dir}/chart",
             ]  # fmt: skip
             note.message = f"Upgraded {name} with new values"
         await runner.run(binary, cluster, creds, args, files=files)
