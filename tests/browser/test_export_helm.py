@@ -1,4 +1,4 @@
-"""In Chromium: download an export from a list's menu; roll a Helm release back and diff it."""
+"""In Chromium: an export from a list's menu; roll back, diff and upgrade a Helm release."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def helm(cluster: RealCluster, *args: str) -> None:
     )
 
 
-def test_helm_release_rollback_and_diff(
+def test_helm_release_rollback_diff_upgrade(
     page: Page, helm_server: ServerProcess, cluster: RealCluster
 ) -> None:
     name = unique("ui-rel")
@@ -102,6 +102,14 @@ def test_helm_release_rollback_and_diff(
         form.get_by_role("button", name="Diff").click()
         expect(page.locator('[data-diff="manifest"] .diff-del').first).to_be_visible()
         expect(page.locator('[data-diff="manifest"]')).to_contain_text('-  chart: "0.2.0"')
+        # Upgrade with edited values: a new revision with them.
+        page.get_by_label("User-supplied values (YAML)").fill("greeting: from chromium\n")
+        page.locator('[data-action="helm-upgrade"]').click()
+        expect(page.locator('[data-helm-done="upgrade"]')).to_be_visible(timeout=60000)
+        expect(page.locator("[data-revision]")).to_have_text("4")
+        expect(page.get_by_label("User-supplied values (YAML)")).to_have_value(
+            "greeting: from chromium\n"
+        )
     finally:
         subprocess.run(
             [
