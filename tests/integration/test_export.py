@@ -118,6 +118,12 @@ def test_csv_and_tsv_are_the_page_columns(
     assert rows[0][:2] == ["Namespace", "Name"]
     assert sorted(row[1] for row in rows[1:]) == names
     assert {row[0] for row in rows[1:]} == {"team-a"}
+    # A selection of several namespaces: the same rows, team-b adds none of ours.
+    both = paged.get(
+        f"/c/{cluster.name}/pods.{fmt}", params={**params, "namespaces": "team-b,team-a"}
+    )
+    rows_both = list(csv.reader(io.StringIO(both.text), delimiter=delimiter))
+    assert rows_both[0] == rows[0] and sorted(r[1] for r in rows_both[1:]) == names
     wide = paged.get(f"/c/{cluster.name}/pods.{fmt}", params={**params, "wide": "1"})
     header = next(csv.reader(io.StringIO(wide.text), delimiter=delimiter))
     assert len(header) > len(rows[0]) and "Node" in header

@@ -113,6 +113,10 @@ def test_list_and_release_page(
         == f"/c/{cluster.name}/namespaces/team-a/configmaps/{release}-config"
     )
     assert objects["ConfigMap"]["status"] == "present"
+    # The object's own page links back to its release.
+    cm = admin.get(objects["ConfigMap"]["url"] + ".json").json()
+    assert cm["metadata"]["helmRelease"] == {"name": release, "namespace": "team-a"}
+    assert "data-helm-release" in admin.get(objects["ConfigMap"]["url"]).text
     assert objects["Deployment"]["url"].endswith(f"/deployments.apps/{release}-web")
     assert objects["Deployment"]["status"].endswith("ready")
     assert [h["revision"] for h in data["history"]] == [2, 1]
