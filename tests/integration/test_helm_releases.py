@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from kubelantern.app import create_app
 from kubelantern.operate import audit
-from tests.conftest import ROOT, RealCluster, make_settings
+from tests.conftest import ROOT, RealCluster, make_settings, wait_until
 from tests.helmkit import helm_binary
 from tests.integration.operate_kit import Kube, unique, writes
 
@@ -197,6 +197,47 @@ def test_rbac_and_missing_permissions(
     )
     assert r.status_code == 403
     assert page(with_helm("admin"), cluster, release)["release"]["revision"] == 2
+
+
+def test_buttons_name_the_missing_permission(
+    with_helm: Callable[[str], TestClient], cluster: RealCluster, kube: Kube, release: str
+) -> None:
+    """bob, given read access to team-a's secrets only, sees the release but may not change it."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/team-a"
+    role = unique("helm-reader")
+    kube.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": role, "namespace": "team-a"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}],
+        },
+        f"{rbac}/roles/{role}",
+    )
+    kube.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role, "namespace": "team-a"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}],
+        },
+        f"{rbac}/rolebindings/{role}",
+    )
+    bob = with_helm("bob")
+    url = f"/c/{cluster.name}/namespaces/team-a/helm/{release}"
+    try:
+        wait_until(lambda: bob.get(url + ".json").status_code == 200, 30, "bob's read access")
+        actions = page(bob, cluster, release)["actions"]
+        assert not actions["rollback"]["allowed"] and not actions["uninstall"]["allowed"]
+        assert "create secrets in namespace team-a" in actions["rollback"]["reason"]
+        assert "update secrets in namespace team-a" in actions["uninstall"]["reason"]
+        html = bob.get(url).text
+        assert 'data-denied="helm-rollback"' in html and 'data-action="helm-rollback"' not in html
+        assert "RBAC does not let you create secrets in namespace team-a" in html
+    finally:
+        kube.delete(f"{rbac}/rolebindings/{role}")
+        kube.delete(f"{rbac}/roles/{role}")
 
 
 def test_without_helm_the_pages_are_read_only(

@@ -175,12 +175,24 @@ async def _permissions(
         request,
         cluster,
         {
-            "rollback": Check("create", "secrets", namespace=namespace),
-            "upgrade": Check("create", "secrets", namespace=namespace),
-            "uninstall": Check("delete", "secrets", namespace=namespace),
+            verb: Check(verb, "secrets", namespace=namespace)
+            for verb in ("create", "update", "delete")
         },
     )
-    return {name: d.to_dict() for name, d in decisions.items()}
+
+    def first_denied(*verbs: str) -> dict[str, Any]:
+        for verb in verbs:
+            if not decisions[verb].allowed:
+                return decisions[verb].to_dict()
+        return {"allowed": True, "reason": ""}
+
+    # A new revision is a new Secret, and the old one is marked superseded;
+    # uninstall marks the release uninstalling, then deletes its Secrets.
+    return {
+        "rollback": first_denied("create", "update"),
+        "upgrade": first_denied("create", "update"),
+        "uninstall": first_denied("update", "delete"),
+    }
 
 
 async def release_view(request: Request, cluster: Cluster, namespace: str, name: str) -> Response:
