@@ -5,7 +5,7 @@
 #   docker run --rm -p 4466:4466 -v ~/.kube:/kube:ro -e KUBECONFIG=/kube/config \
 #     --read-only --tmpfs /tmp kubelantern serve --listen 0.0.0.0:4466
 #
-# Three stages: Node builds the TypeScript islands with esbuild, a Python stage
+# Four stages: Go builds helm, Node builds the TypeScript islands with esbuild, a Python stage
 # builds the wheel (which carries them) and installs it into a virtualenv, and
 # the final stage is a slim Python with only that virtualenv. The process never
 # writes outside /tmp (no .pyc writes, HOME and caches in /tmp), so it runs
@@ -14,6 +14,17 @@
 
 ARG PYTHON_VERSION=3.11
 ARG NODE_VERSION=22
+ARG GO_VERSION=1.26
+ARG HELM_VERSION=3.22.0
+
+# helm, for the Helm releases pages (rollback, upgrade, uninstall run it as the
+# signed-in person); built from the Go module proxy, as testenv/build does.
+FROM golang:${GO_VERSION}-bookworm AS helm
+ARG HELM_VERSION
+ENV CGO_ENABLED=0 GOFLAGS=-trimpath GOBIN=/out
+RUN go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+      "helm.sh/helm/v3/cmd/helm@v${HELM_VERSION}" \
+ && /out/helm version --short
 
 FROM node:${NODE_VERSION}-bookworm-slim AS frontend
 WORKDIR /src/frontend
@@ -41,6 +52,7 @@ LABEL org.opencontainers.image.title="Kubelantern" \
 RUN groupadd --system --gid 10001 kubelantern \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp kubelantern
 COPY --from=build /opt/kubelantern /opt/kubelantern
+COPY --from=helm /out/helm /usr/local/bin/helm
 ENV PATH=/opt/kubelantern/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -116,6 +116,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("page_size", "Objects per page in lists.", default=100, kind="int"),
     Option(
+        "helm_binary",
+        "The helm binary that changes Helm releases (rollback, upgrade, uninstall); "
+        "empty: helm on PATH. Without one, releases are shown read-only.",
+        default="",
+    ),
+    Option(
         "namespaces",
         "Namespaces the chooser offers when a user may not list namespaces; repeatable "
         "(env: ':'-separated).",
@@ -336,6 +342,7 @@ class Settings:
     log_level: str = "info"
     request_timeout: float = 15.0
     page_size: int = 100
+    helm_binary: str = ""
     read_only: bool = False
     read_only_clusters: tuple[str, ...] = ()
     secure_cookies: bool = False

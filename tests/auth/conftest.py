@@ -52,6 +52,7 @@ from tests.conftest import (
     stop_server,
     wait_until,
 )
+from tests.helmkit import helm_binary
 
 # Derived from the session cluster's name, so concurrent runs with their own
 # KUBELANTERN_TEST_CLUSTER never stop each other's auth cluster.
@@ -379,6 +380,8 @@ def run_auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthSta
             str(tmp / "session.secret"),
             "--sign-out-url",
             "/oauth2/sign_out",
+            "--helm-binary",
+            helm_binary(),
         )
         proxy_url, proxy_proc = _start_proxy(proxy_bin, mock, server.url, tmp)
         procs.append(proxy_proc)

@@ -73,7 +73,18 @@ def metadata_facts(obj: dict[str, Any]) -> dict[str, Any]:
         "labels": dict(meta.get("labels") or {}),
         "annotations": dict(meta.get("annotations") or {}),
         "finalizers": list(meta.get("finalizers") or []),
+        "helmRelease": helm_release_of(meta),
     }
+
+
+def helm_release_of(meta: dict[str, Any]) -> dict[str, str] | None:
+    """The Helm release that owns an object (Helm 3.2+ annotates each one it applies)."""
+    annotations = meta.get("annotations") or {}
+    name = annotations.get("meta.helm.sh/release-name")
+    namespace = annotations.get("meta.helm.sh/release-namespace")
+    if not name or not namespace:
+        return None
+    return {"name": str(name), "namespace": str(namespace)}
 
 
 async def kind_section(lk: Lookup, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:

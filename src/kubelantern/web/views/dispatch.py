@@ -10,6 +10,8 @@ from kubelantern.web import live
 from kubelantern.web.state import app_state
 from kubelantern.web.views import actions, detail, edit, logs, overview, resources, search
 from kubelantern.web.views import exec as exec_views
+from kubelantern.web.views import export as export_views
+from kubelantern.web.views import helm as helm_views
 
 
 async def cluster_root(request: Request) -> Response:
@@ -30,12 +32,22 @@ async def cluster_path(request: Request) -> Response:
             return await search.cluster_search(request, cluster)
         case ["-", "create"]:
             return await edit.create_page(request, cluster)
+        case ["helm"]:
+            return await helm_views.list_view(request, cluster, None)
+        case ["namespaces", ns, "helm"]:
+            return await helm_views.list_view(request, cluster, ns)
+        case ["namespaces", ns, "helm", release]:
+            return await helm_views.release_view(request, cluster, ns, release)
         case [resource, name, "edit"]:  # before lists: /namespaces/<ns>/edit edits a Namespace
             return await edit.edit_page(request, cluster, resource, None, name)
         case ["namespaces", ns, resource, name, "edit"]:
             return await edit.edit_page(request, cluster, resource, ns, name)
         case ["nodes", name, "drain"]:
             return await actions.drain_page(request, cluster, "nodes", name)
+        case [last] if wanted := export_views.requested(request, last):
+            return await export_views.export_view(request, cluster, wanted[0], None, wanted[1])
+        case ["namespaces", ns, last] if wanted := export_views.requested(request, last):
+            return await export_views.export_view(request, cluster, wanted[0], ns, wanted[1])
         case [resource]:
             return await resources.list_view(request, cluster, resource, None)
         case ["namespaces", ns, resource]:

@@ -32,6 +32,22 @@ def list_url(cluster: str, rt: ResourceType, namespace: str | None) -> str:
     return f"/c/{cluster}/{rt.name}"
 
 
+# Query parameters of a list page that select what is shown, and so what is exported.
+EXPORT_CARRIED = ("namespaces", "labelSelector", "fieldSelector", "q", "wide")
+
+
+def export_links(request: Request, base: str) -> dict[str, str]:
+    """The Export menu of a list page: one URL per format, with the page's filters.
+
+    ``.json`` is the page's JSON twin, so the JSON export is ``.json?export=all``.
+    """
+    carried = {k: v for k, v in request.query_params.items() if k in EXPORT_CARRIED and v}
+    query = urlencode(carried)
+    links = {f: f"{base}.{f}" + (f"?{query}" if query else "") for f in ("yaml", "csv", "tsv")}
+    links["json"] = f"{base}.json?" + urlencode({**carried, "export": "all"})
+    return links
+
+
 def shape_columns(
     columns: list[Column], *, namespace_column: bool, wide: bool
 ) -> tuple[list[Column], list[int]]:
@@ -193,6 +209,7 @@ async def list_view(
             "sort": q.get("sort", ""),
         },
         "watchUrl": f"/c/{cluster.slug}/-/watch?" + urlencode(watch),
+        "exports": export_links(request, base),
     }
     context = None
     if not wants_json(request):
