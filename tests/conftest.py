@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -179,18 +180,30 @@ def server(cluster: RealCluster) -> Iterator[ServerProcess]:
     stop_server(srv)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run Chromium tests last.
+@pytest.fixture(scope="session")
+def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Real OAuth2 Proxy + OIDC provider + API server trusting it (tests/auth/conftest.py)."""
+    from tests.auth.conftest import run_auth_stack  # it imports this module
 
-    Playwright's sync API keeps an asyncio loop running in the main thread for
-    the rest of the session, and code that calls ``asyncio.run`` after it would
-    fail with "Already running asyncio in this thread".
+    yield from run_auth_stack(tmp_path_factory)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run Chromium tests last, those with a Playwright of their own module first.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread
+    while it is open, and code that calls ``asyncio.run`` after it would fail
+    with "Already running asyncio in this thread"; a second sync Playwright
+    cannot start either. tests/browser keeps one open for the rest of the
+    session (its ``browser`` fixture), so the modules that open and close
+    their own (tests/auth, tests/security) must run before it.
     """
 
-    def uses_browser(item: pytest.Item) -> bool:
+    def order(item: pytest.Item) -> int:
         names = getattr(item, "fixturenames", ())
-        return (
-            "page" in names or "browser" in names or item.get_closest_marker("browser") is not None
-        )
+        if "browser" in names:
+            return 2
+        uses = "page" in names or item.get_closest_marker("browser") is not None
+        return 1 if uses else 0
 
-    items.sort(key=uses_browser)
+    items.sort(key=order)

@@ -326,8 +326,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="session")
-def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
+def run_auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
+    """The whole stack for the session: the ``auth_stack`` fixture of tests/conftest.py.
+
+    The fixture lives in the root conftest so tests/auth and tests/security
+    share one stack (a fixture defined in two conftests would start two, and
+    the second would restart the cluster under the first).
+    """
     t0 = time.monotonic()
     tmp = tmp_path_factory.mktemp("auth")
     proxy_bin, oidc_bin = build("oauth2-proxy", "oidc")
