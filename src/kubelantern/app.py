@@ -18,6 +18,8 @@ from kubelantern import errors
 from kubelantern.auth import config as auth_config
 from kubelantern.auth.identity import AuthMiddleware
 from kubelantern.auth.oidc import OIDCClient, session_refresher
+from kubelantern.auth.revocation import store_for
+from kubelantern.auth.sessions import SessionLifetime
 from kubelantern.clusters.incluster import in_cluster_config
 from kubelantern.clusters.kubeconfig import ClusterConfig, KubeconfigError, load_files
 from kubelantern.clusters.store import ClusterStore
@@ -75,6 +77,11 @@ def create_app(
     """
     loaded = plugin_manager.load(settings, extra=plugins)  # failures are reported, not raised
     auth = auth_config.from_settings(settings)  # AuthConfigError: a setting to fix
+    try:
+        revocations = store_for(settings)
+    except ValueError as exc:
+        raise auth_config.AuthConfigError(str(exc)) from exc
+    sessions = SessionLifetime(auth.session_max_age, auth.session_idle_timeout, revocations)
     store = ClusterStore(timeout=settings.request_timeout, mode_for=auth.mode_for)
     store.add_all(load_clusters(settings) if clusters is None else clusters)
     oidc = OIDCClient(auth.oidc, timeout=settings.request_timeout) if auth.oidc else None
@@ -85,6 +92,7 @@ def create_app(
         auth=auth,
         oidc=oidc,
         plugins=loaded,
+        sessions=sessions,
     )
     state.runtime = addcluster.runtime_for(settings)
     for entry in state.runtime.entries.values() if state.runtime else ():
@@ -107,6 +115,7 @@ def create_app(
         await store.aclose()
         if oidc is not None:
             await oidc.aclose()
+        await revocations.aclose()
 
     routes = [
         Route("/", cluster_views.clusters_page, name="clusters"),
@@ -166,6 +175,7 @@ def create_app(
         auth,
         refuse=auth_views.refusal(state),
         refresh=session_refresher(oidc) if oidc else None,
+        lifetime=sessions,
     )
     app = CSRFMiddleware(app, secure=settings.secure_cookies, path=settings.prefix or "/")
     app = JsonSuffix(app)
