@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kubelantern import errors
 from kubelantern.auth.config import AuthConfig
-from kubelantern.auth.revocation import MemoryRevocations
+from kubelantern.auth.revocation import MemoryRevocations, StoreUnavailable
 from kubelantern.auth.sessions import CookieCodec, SessionLifetime
 
 log = logging.getLogger(__name__)
@@ -258,14 +258,20 @@ class AuthMiddleware:
             if auth.trusted:
                 auth.proxy = parse_identity(config, headers)
         cookies = _cookies(headers)
+        store_down = False
         if config.modes != {"kubeconfig"}:
             session = self.sessions.read(cookies)
-            if session is not None and not await self.lifetime.check(session):
-                session = None  # signed out, idle too long, too old, or without an id
+            try:
+                if session is not None and not await self.lifetime.check(session):
+                    session = None  # signed out, idle too long, too old, or without an id
+            except StoreUnavailable as exc:
+                # Fail closed, but keep the cookie: it may be fine once the store answers.
+                log.warning("session refused for now: %s", exc)
+                session, store_down = None, True
             auth.session = session
         sent_chunks = self.sessions.present(cookies)
         now = time.time()
-        if auth.session is None and sent_chunks:
+        if auth.session is None and sent_chunks and not store_down:
             auth.set_session(None)  # tampered, foreign, expired or revoked: clear it
         elif auth.session is not None and self.lifetime.touch_due(auth.session, now):
             auth.set_session({**auth.session, "seen": int(now)})  # the idle clock

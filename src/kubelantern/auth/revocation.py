@@ -36,7 +36,7 @@ import orjson
 from kubelantern import errors
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.incluster import in_cluster_config
-from kubelantern.clusters.kubeconfig import load_files
+from kubelantern.clusters.kubeconfig import KubeconfigError, load_files
 from kubelantern.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class KubernetesRevocations:
         self._revoked: dict[str, float] = {}
         self._read_at: float | None = None
         self._lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()  # this process's sign-outs one at a time
 
     @property
     def _path(self) -> str:
@@ -164,6 +165,10 @@ class KubernetesRevocations:
         if not SID.match(sid):
             raise ValueError("not a session id")
         self._revoked[sid] = until  # refused here at once, whatever the API server says
+        async with self._write_lock:
+            await self._write(sid, until)
+
+    async def _write(self, sid: str, until: float) -> None:
         headers = {"Content-Type": "application/json"}
         for _attempt in range(WRITE_ATTEMPTS):
             secret = await self._get()
@@ -200,10 +205,17 @@ def store_for(settings: Settings) -> RevocationStore:
     ``KubeconfigError`` or ``ValueError`` with one line that says what to set."""
     if settings.session_store != "kubernetes":
         return MemoryRevocations()
-    if settings.session_store_context:
-        (config,) = load_files(settings.kubeconfig_paths(), context=settings.session_store_context)
-    else:
-        config = in_cluster_config("session-store")
+    try:
+        if settings.session_store_context:
+            paths = settings.kubeconfig_paths()
+            (config,) = load_files(paths, context=settings.session_store_context)
+        else:
+            config = in_cluster_config("session-store")
+    except KubeconfigError as exc:
+        raise ValueError(
+            f"--session-store kubernetes: {exc} (outside a pod, set --session-store-context "
+            "to a kubeconfig context that may get and update the session store Secret)"
+        ) from exc
     namespace = settings.session_store_namespace or config.namespace
     if not namespace:
         raise ValueError(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import os
 import secrets
 import time
@@ -35,9 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from kubelantern.auth.revocation import SID, RevocationStore, StoreUnavailable
-
-log = logging.getLogger(__name__)
+from kubelantern.auth.revocation import SID, RevocationStore
 
 CHUNK = 3800  # bytes of cookie value per cookie, under the ~4096 browsers keep
 MAX_CHUNKS = 8
@@ -167,7 +164,8 @@ class SessionLifetime:
 
     async def check(self, session: Mapping[str, Any], *, now: float | None = None) -> bool:
         """Whether this (decrypted) session may be used: has an id, is within both
-        lifetimes and not revoked. A store that cannot be read counts as no."""
+        lifetimes and not revoked. ``StoreUnavailable`` when the revocation
+        store cannot say (the caller refuses the session but keeps the cookie)."""
         now = time.time() if now is None else now
         sid, issued, seen = session.get("sid"), session.get("iat"), session.get("seen")
         if not isinstance(sid, str) or not SID.match(sid):
@@ -178,11 +176,7 @@ class SessionLifetime:
             return False
         if self.idle_timeout and now >= seen + self.idle_timeout:
             return False
-        try:
-            return not await self.store.is_revoked(sid)
-        except StoreUnavailable as exc:
-            log.warning("refusing a session: %s", exc)
-            return False
+        return not await self.store.is_revoked(sid)
 
     async def end(self, session: Mapping[str, Any] | None) -> None:
         """Revoke the session's id until it would have expired anyway."""
