@@ -17,6 +17,8 @@ from kubelantern.auth import config as auth_config
 from kubelantern.auth.admins import AdminRule, ViewerMiddleware
 from kubelantern.auth.identity import AuthMiddleware
 from kubelantern.auth.oidc import OIDCClient, session_refresher
+from kubelantern.auth.revocation import store_for
+from kubelantern.auth.sessions import SessionLifetime
 from kubelantern.clusters import execplugin
 from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.incluster import in_cluster_config
@@ -84,6 +86,11 @@ def create_app(
     loaded = plugin_manager.load(settings, extra=plugins)  # failures are reported, not raised
     auth = auth_config.from_settings(settings)  # AuthConfigError: a setting to fix
     assets = Assets()
+    try:
+        revocations = store_for(settings)
+    except ValueError as exc:
+        raise auth_config.AuthConfigError(str(exc)) from exc
+    sessions = SessionLifetime(auth.session_max_age, auth.session_idle_timeout, revocations)
     store = ClusterStore(timeout=settings.request_timeout, mode_for=auth.mode_for)
     store.add_all(load_clusters(settings) if clusters is None else clusters)
     oidc = OIDCClient(auth.oidc, timeout=settings.request_timeout) if auth.oidc else None
@@ -94,6 +101,7 @@ def create_app(
         auth=auth,
         oidc=oidc,
         plugins=loaded,
+        sessions=sessions,
     )
     desktop = local_token is not None
     execplugin.pass_environment(
@@ -118,6 +126,7 @@ def create_app(
         await store.aclose()
         if oidc is not None:
             await oidc.aclose()
+        await revocations.aclose()
 
     routes = [
         Route("/", cluster_views.clusters_page, name="clusters"),
@@ -180,6 +189,7 @@ def create_app(
         auth,
         refuse=auth_views.refusal(state),
         refresh=session_refresher(oidc) if oidc else None,
+        lifetime=sessions,
     )
     app = CSRFMiddleware(app, secure=settings.secure_cookies, path=settings.prefix or "/")
     app = JsonSuffix(app)

@@ -136,7 +136,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "read_only_clusters",
-        "Refuse every write in these clusters (names as in /c/<name>/); repeatable "
+        "Refuse every write in these clusters (the name in /c/<name>/, the display name "
+        "or the kubeconfig context name); repeatable "
         "(env: ':'-separated).",
         default=(),
         kind="list",
@@ -264,7 +265,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("oidc_ca_file", "CA bundle to trust for the OIDC issuer (default: system CAs)."),
     Option(
         "oidc_redirect_url",
-        "Callback URL registered at the provider (default: this server's /-/oidc/callback).",
+        "Callback URL registered at the provider, e.g. "
+        "https://kubelantern.example.com/-/oidc/callback. Mode oidc needs it or --allowed-hosts.",
+    ),
+    Option(
+        "allowed_hosts",
+        "Comma-separated host names (host, host:port, or .example.com for every subdomain) "
+        "users reach Kubelantern by; the only Host headers Kubelantern builds absolute URLs "
+        "from (the OIDC callback) when --oidc-redirect-url is not set.",
+        default="",
     ),
     Option(
         "oidc_token",
@@ -277,7 +286,40 @@ OPTIONS: tuple[Option, ...] = (
         "File with the key that encrypts session cookies; every replica needs the same one "
         "(default: a key per process).",
     ),
-    Option("session_max_age", "Seconds a sign-in lasts.", default=8 * 3600, kind="int"),
+    Option(
+        "session_max_age",
+        "Seconds a sign-in lasts at most, counted from sign-in (token refreshes do not extend it).",
+        default=8 * 3600,
+        kind="int",
+    ),
+    Option(
+        "session_idle_timeout",
+        "Seconds without a request after which a session ends (0: no idle timeout).",
+        default=3600,
+        kind="int",
+    ),
+    Option(
+        "session_store",
+        "Where signed-out sessions are remembered, so a copied cookie is refused: this "
+        "process's memory (one replica, desktop) or a Secret in the Kubernetes API shared "
+        "by every replica.",
+        default="memory",
+        choices=("memory", "kubernetes"),
+    ),
+    Option(
+        "session_store_namespace",
+        "Namespace of the session store Secret (default: the pod's own namespace).",
+    ),
+    Option(
+        "session_store_name",
+        "Name of the session store Secret.",
+        default="kubelantern-sessions",
+    ),
+    Option(
+        "session_store_context",
+        "Kubeconfig context whose credentials keep the session store Secret (default: the "
+        "pod's ServiceAccount).",
+    ),
     Option(
         "sign_in_url",
         "Where the sign-in proxy starts a sign-in; rd=<page> is appended.",
@@ -372,8 +414,14 @@ class Settings:
     oidc_ca_file: str | None = None
     oidc_redirect_url: str | None = None
     oidc_token: str = "id_token"
+    allowed_hosts: str = ""
     session_secret_file: str | None = None
     session_max_age: int = 8 * 3600
+    session_idle_timeout: int = 3600
+    session_store: str = "memory"
+    session_store_namespace: str | None = None
+    session_store_name: str = "kubelantern-sessions"
+    session_store_context: str | None = None
     sign_in_url: str = "/oauth2/start"
     sign_out_url: str = ""
     plugins_dir: tuple[str, ...] = ()

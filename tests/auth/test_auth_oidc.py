@@ -53,6 +53,8 @@ def oidc_server(auth_stack: AuthStack) -> Iterator[ServerProcess]:
         str(auth_stack.oidc.ca_file),
         "--oidc-scopes",
         "openid email profile groups",
+        "--allowed-hosts",
+        "127.0.0.1",
         "--session-secret-file",
         str(tmp / "session.secret"),
     )

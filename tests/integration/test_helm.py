@@ -112,6 +112,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
                 "issuer": "https://idp.example.com",
                 "clientID": "kubelantern",
                 "existingSecret": "kl-oidc",
+                "redirectURL": "https://kl.example.com/-/oidc/callback",
             },
             "session": {"existingSecret": "kl-session"},
         },

@@ -96,10 +96,24 @@ class AuthConfig:
     oidc: OIDCClientConfig | None = None
     session_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     session_max_age: int = 8 * 3600
+    session_idle_timeout: int = 3600
     sign_in_url: str = "/oauth2/start"
     sign_out_url: str = ""
     secure_cookies: bool = False
     cookie_path: str = "/"
+    allowed_hosts: tuple[str, ...] = ()
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether a request's Host (``name`` or ``name:port``) is one the operator named."""
+        host = host.strip().lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        for entry in self.allowed_hosts:
+            if entry.startswith("."):
+                if name.endswith(entry) or name == entry[1:]:
+                    return True
+            elif entry == host or (":" not in entry.strip("[]") and entry == name):
+                return True
+        return False
 
     def mode_for(self, *names: str) -> str:
         """The mode of a cluster known by any of ``names`` (URL name, context name)."""
@@ -137,6 +151,9 @@ def from_settings(settings: Settings) -> AuthConfig:
         proxy_secret = _read_secret(settings.proxy_secret_file, "--proxy-secret-file")
     nets = _networks(settings.trusted_proxies)
 
+    allowed_hosts = tuple(
+        h.strip().lower() for h in settings.allowed_hosts.replace(" ", ",").split(",") if h.strip()
+    )
     oidc = None
     if "oidc" in modes:
         missing = [
@@ -150,6 +167,13 @@ def from_settings(settings: Settings) -> AuthConfig:
         ]
         if missing:
             raise AuthConfigError(f"auth mode 'oidc' needs {', '.join(missing)}")
+        if not settings.oidc_redirect_url and not allowed_hosts:
+            raise AuthConfigError(
+                "auth mode 'oidc' needs --oidc-redirect-url (the callback registered at the "
+                "provider, e.g. https://kubelantern.example.com/-/oidc/callback) or "
+                "--allowed-hosts (the host names users reach Kubelantern by): a request's Host "
+                "header never decides where the provider sends the browser back"
+            )
         assert settings.oidc_issuer and settings.oidc_client_id
         assert settings.oidc_client_secret_file
         secret = _read_secret(settings.oidc_client_secret_file, "--oidc-client-secret-file")
@@ -163,6 +187,10 @@ def from_settings(settings: Settings) -> AuthConfig:
             token=settings.oidc_token,
         )
 
+    if settings.session_max_age <= 0:
+        raise AuthConfigError("--session-max-age must be a positive number of seconds")
+    if settings.session_idle_timeout < 0:
+        raise AuthConfigError("--session-idle-timeout must be 0 (none) or a number of seconds")
     if settings.session_secret_file:
         session_key = _read_secret(settings.session_secret_file, "--session-secret-file")
     else:
@@ -181,10 +209,12 @@ def from_settings(settings: Settings) -> AuthConfig:
         oidc=oidc,
         session_key=session_key,
         session_max_age=settings.session_max_age,
+        session_idle_timeout=settings.session_idle_timeout,
         sign_in_url=settings.sign_in_url,
         sign_out_url=settings.sign_out_url,
         secure_cookies=settings.secure_cookies,
         cookie_path=settings.prefix or "/",
+        allowed_hosts=allowed_hosts,
     )
     if config.header_modes and not config.has_trust:
         which = "impersonate" if "impersonate" in modes else "bearer"

@@ -11,8 +11,10 @@
 * parses the identity the proxy asserts (``X-Forwarded-*`` or the
   ``X-Auth-Request-*`` names nginx ``auth_request`` setups use) and removes
   those headers, so no view can forward them by accident;
-* reads the encrypted session cookie, refreshes Kubelantern's own OIDC tokens
-  before they expire, and writes the cookie back when it changed.
+* reads the encrypted session cookie, refuses it if it is past its absolute or
+  idle lifetime or was signed out (``SessionLifetime``, shared by every
+  replica), refreshes Kubelantern's own OIDC tokens before they expire, and
+  writes the cookie back when it changed.
 
 What it learned is ``request.scope["kl_auth"]`` (a ``RequestAuth``), which
 ``kubelantern.auth.credentials_for`` turns into the credentials of a request.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -34,7 +37,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kubelantern import errors
 from kubelantern.auth.config import AuthConfig
-from kubelantern.auth.sessions import CookieCodec
+from kubelantern.auth.revocation import MemoryRevocations, StoreUnavailable
+from kubelantern.auth.sessions import CookieCodec, SessionLifetime
 
 log = logging.getLogger(__name__)
 
@@ -215,11 +219,15 @@ class AuthMiddleware:
         *,
         refuse: Refusal,
         refresh: Refresher | None = None,
+        lifetime: SessionLifetime | None = None,
     ) -> None:
         self.app = app
         self.config = config
         self.refuse = refuse
         self.refresh = refresh
+        self.lifetime = lifetime or SessionLifetime(
+            config.session_max_age, config.session_idle_timeout, MemoryRevocations()
+        )
         self.sessions = CookieCodec(
             config.session_key,
             name=SESSION_COOKIE,
@@ -250,11 +258,23 @@ class AuthMiddleware:
             if auth.trusted:
                 auth.proxy = parse_identity(config, headers)
         cookies = _cookies(headers)
+        store_down = False
         if config.modes != {"kubeconfig"}:
-            auth.session = self.sessions.read(cookies)
+            session = self.sessions.read(cookies)
+            try:
+                if session is not None and not await self.lifetime.check(session):
+                    session = None  # signed out, idle too long, too old, or without an id
+            except StoreUnavailable as exc:
+                # Fail closed, but keep the cookie: it may be fine once the store answers.
+                log.warning("session refused for now: %s", exc)
+                session, store_down = None, True
+            auth.session = session
         sent_chunks = self.sessions.present(cookies)
-        if auth.session is None and sent_chunks:
-            auth.set_session(None)  # tampered, foreign or expired: clear it
+        now = time.time()
+        if auth.session is None and sent_chunks and not store_down:
+            auth.set_session(None)  # tampered, foreign, expired or revoked: clear it
+        elif auth.session is not None and self.lifetime.touch_due(auth.session, now):
+            auth.set_session({**auth.session, "seen": int(now)})  # the idle clock
         if self.refresh is not None and auth.oidc_tokens():
             await self.refresh(auth)
 

@@ -1,11 +1,15 @@
 """Kubelantern's own OIDC login (mode ``oidc``): authorization code + PKCE, refresh.
 
 Plain httpx against the provider's discovery document, so any OIDC provider
-works without another dependency. The ID token comes straight from the token
-endpoint over verified TLS, which OIDC Core (3.1.3.7) accepts in place of
-checking its signature; Kubelantern still checks issuer, audience, expiry and
-nonce, and it only reads the claims to show the user's name: the API server
-verifies the token's signature on every request, and RBAC decides.
+works. Before Kubelantern shows or records who signed in, it verifies the ID
+token itself with joserfc: the signature against the issuer's published keys
+(JWKS; asymmetric algorithms only, so a client secret can never pass for a
+signing key, and ``none`` never passes), then issuer, audience (and ``azp``
+with several audiences), expiry, not-before and the nonce of this sign-in.
+TLS to the token endpoint alone would be enough by OIDC Core 3.1.3.7, but a
+forged or replayed token must not even reach the session, whatever the API
+server later decides. The API server still verifies the token on every
+request, and RBAC decides what it may do.
 
 Tokens are refreshed before they expire (``needs_refresh``). Browsers send
 several requests at once, and providers that rotate refresh tokens accept each
@@ -27,12 +31,29 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from kubelantern.auth.config import OIDCClientConfig
 from kubelantern.auth.identity import RequestAuth
 
 DISCOVERY_TTL = 3600.0
 _RECENT_TTL = 30.0
+CLOCK_SKEW = 60  # seconds of leeway for exp/nbf/iat, for clocks a little apart
+# Public-key algorithms only: HS* would take the client secret as the key.
+ID_TOKEN_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 
 
 class OIDCError(Exception):
@@ -47,7 +68,8 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
-    """The claims of a JWT, unverified (see the module doc for why that is enough here)."""
+    """The claims of a JWT, unverified: only for a token ``verify_id_token``
+    already checked, or for an access token's expiry hint."""
     try:
         payload = token.split(".")[1]
         doc = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -76,6 +98,7 @@ class OIDCClient:
             verify = ssl.create_default_context(cafile=config.ca_file)
         self._http = httpx.AsyncClient(verify=verify, timeout=timeout, trust_env=False)
         self._meta: tuple[float, dict[str, Any]] | None = None
+        self._jwks: tuple[float, KeySet] | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._recent: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
@@ -96,6 +119,73 @@ class OIDCClient:
             raise OIDCError(f"{url} does not describe issuer {self.config.issuer}")
         self._meta = (time.monotonic(), doc)
         return doc
+
+    async def _keys(self, *, fresh: bool = False) -> KeySet:
+        """The issuer's signing keys (JWKS), cached like the discovery document."""
+        if not fresh and self._jwks and time.monotonic() - self._jwks[0] < DISCOVERY_TTL:
+            return self._jwks[1]
+        meta = await self.metadata()
+        url = str(meta.get("jwks_uri") or "")
+        if not url.startswith("https://"):
+            raise OIDCError("the provider's discovery document has no https jwks_uri")
+        try:
+            response = await self._http.get(url)
+            response.raise_for_status()
+            keys = KeySet.import_key_set(orjson.loads(response.content))
+        except (httpx.HTTPError, orjson.JSONDecodeError, JoseError, KeyError, TypeError) as exc:
+            raise OIDCError(f"cannot read the provider's signing keys at {url}: {exc}") from exc
+        self._jwks = (time.monotonic(), keys)
+        return keys
+
+    async def verify_id_token(self, token: str, *, nonce: str | None) -> dict[str, Any]:
+        """The claims of an ID token whose signature, issuer, audience, expiry
+        and (at sign-in) nonce are right; ``OIDCError`` naming what is wrong."""
+        try:
+            decoded = jwt.decode(token, await self._keys(), algorithms=ID_TOKEN_ALGORITHMS)
+        except JoseError:
+            # The provider may have rotated its keys since they were read: read them
+            # once more (the fetch is cached again), then give up.
+            try:
+                decoded = jwt.decode(
+                    token, await self._keys(fresh=True), algorithms=ID_TOKEN_ALGORITHMS
+                )
+            except JoseError as exc:
+                raise OIDCError(
+                    "the ID token's signature does not verify against the issuer's keys "
+                    f"({exc.error})"
+                ) from exc
+        except ValueError as exc:
+            raise OIDCError("the provider's ID token is not a signed JWT") from exc
+        claims = dict(decoded.claims)
+        issuer = self.config.issuer
+        checks: dict[str, Any] = {
+            "iss": {"essential": True, "values": [issuer, issuer + "/"]},
+            "aud": {"essential": True, "value": self.config.client_id},
+            "exp": {"essential": True},
+            "sub": {"essential": True},
+        }
+        if nonce is not None:
+            checks["nonce"] = {"essential": True, "value": nonce}
+        registry = jwt.JWTClaimsRegistry(leeway=CLOCK_SKEW, **checks)
+        try:
+            registry.validate(claims)
+        except JoseError as exc:
+            what = {
+                "iss": "was issued by another issuer",
+                "aud": "is not meant for this client (audience)",
+                "exp": "has expired (is the clock right?)",
+                "nbf": "is not valid yet (is the clock right?)",
+                "iat": "was issued in the future (is the clock right?)",
+                "nonce": "does not answer this sign-in (nonce mismatch)",
+                "sub": "names no subject",
+            }
+            claim = str(getattr(exc, "claim", "") or exc.description or "")
+            reason = next((v for k, v in what.items() if k in claim), f"is not valid ({exc.error})")
+            raise OIDCError(f"the ID token {reason}") from exc
+        aud = claims.get("aud")
+        if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != self.config.client_id:
+            raise OIDCError("the ID token is not meant for this client (azp)")
+        return claims
 
     async def authorization_url(
         self, *, redirect_uri: str, state: str, nonce: str, challenge: str
@@ -138,23 +228,23 @@ class OIDCClient:
             )
         return doc
 
-    def _session_tokens(
+    async def _session_tokens(
         self, doc: dict[str, Any], *, nonce: str | None, previous: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """What the session keeps: tokens, their expiry, and who the user is."""
-        id_token = doc.get("id_token") or (previous or {}).get("id_token")
-        if not id_token:
+        """What the session keeps: tokens, their expiry, and who the user is.
+
+        A new ID token is verified (``verify_id_token``); a refresh answer
+        without one keeps the previous, already verified, token.
+        """
+        id_token = doc.get("id_token")
+        if id_token:
+            claims = await self.verify_id_token(str(id_token), nonce=nonce)
+        elif previous and previous.get("id_token"):
+            id_token = previous["id_token"]
+            claims = jwt_claims(str(id_token))
+        else:
             raise OIDCError("the OIDC provider sent no ID token (is 'openid' in the scopes?)")
-        claims = jwt_claims(str(id_token))
         now = time.time()
-        aud = claims.get("aud")
-        audiences = aud if isinstance(aud, list) else [aud]
-        if str(claims.get("iss", "")).rstrip("/") != self.config.issuer:
-            raise OIDCError("the ID token was issued by another issuer")
-        if self.config.client_id not in audiences:
-            raise OIDCError("the ID token is not meant for this client")
-        if nonce is not None and claims.get("nonce") != nonce:
-            raise OIDCError("the ID token does not answer this sign-in (nonce mismatch)")
         if self.config.token == "access_token":
             sent = str(doc.get("access_token") or "")
             if not sent:
@@ -192,7 +282,7 @@ class OIDCClient:
                 "code_verifier": verifier,
             }
         )
-        return self._session_tokens(doc, nonce=nonce, previous=None)
+        return await self._session_tokens(doc, nonce=nonce, previous=None)
 
     async def refresh(self, tokens: dict[str, Any]) -> dict[str, Any] | None:
         """New tokens, or None if the provider will not refresh (sign in again)."""
@@ -209,7 +299,7 @@ class OIDCClient:
                 doc = await self._token_request(
                     {"grant_type": "refresh_token", "refresh_token": refresh_token}
                 )
-                fresh: dict[str, Any] | None = self._session_tokens(
+                fresh: dict[str, Any] | None = await self._session_tokens(
                     doc, nonce=None, previous=tokens
                 )
             except OIDCError:

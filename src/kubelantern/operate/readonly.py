@@ -19,12 +19,22 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def is_read_only(settings: Settings, cluster: Cluster | str) -> bool:
-    """Whether writes to ``cluster`` (a Cluster, or its URL name) are switched off."""
+    """Whether writes to ``cluster`` (a Cluster, or its URL name) are switched off.
+
+    An operator may name a cluster by its URL name, its display name or its
+    kubeconfig context name (``team:prod/eu``, an EKS ARN): the slug alone
+    differs from a context name with ``:`` or ``/``, and a display name hides
+    the context name, so all three are compared, or a cluster the operator
+    meant to protect would stay writable.
+    """
     if settings.read_only:
         return True
     if not settings.read_only_clusters:
         return False
-    names = {cluster} if isinstance(cluster, str) else {cluster.slug, cluster.display_name}
+    if isinstance(cluster, str):
+        names = {cluster}
+    else:
+        names = {cluster.slug, cluster.display_name, cluster.config.name}
     return not names.isdisjoint(settings.read_only_clusters)
 
 

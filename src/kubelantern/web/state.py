@@ -10,6 +10,8 @@ from starlette.requests import Request
 
 from kubelantern.auth.config import AuthConfig
 from kubelantern.auth.oidc import OIDCClient
+from kubelantern.auth.revocation import MemoryRevocations
+from kubelantern.auth.sessions import SessionLifetime
 from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.health import HealthMonitor
 from kubelantern.clusters.runtime import RuntimeClusters
@@ -32,6 +34,10 @@ class AppState:
     desktop: bool = False  # desktop mode: one user, who owns the machine
     health: HealthMonitor = field(default_factory=HealthMonitor)
     plugins: Plugins | None = None  # kubelantern.plugins.manager (None: an app without plugins)
+    # Session ids, lifetimes and sign-out (kubelantern.auth.sessions); shared by replicas.
+    sessions: SessionLifetime = field(
+        default_factory=lambda: SessionLifetime(8 * 3600, 3600, MemoryRevocations())
+    )
 
 
 def app_state(request: Request) -> AppState:

@@ -128,11 +128,21 @@ user's request.
 {{- $_ = set $s "oidc_client_secret_file" (printf "/etc/kubelantern/oidc/%s" .Values.auth.oidc.clientSecretKey) -}}
 {{- $_ = set $s "oidc_scopes" .Values.auth.oidc.scopes -}}
 {{- if .Values.auth.oidc.redirectURL -}}{{- $_ = set $s "oidc_redirect_url" .Values.auth.oidc.redirectURL -}}{{- end -}}
+{{- $hosts := .Values.auth.allowedHosts | default (compact (list .Values.ingress.host)) -}}
+{{- if $hosts -}}{{- $_ = set $s "allowed_hosts" (join "," $hosts) -}}{{- end -}}
+{{- if and (not .Values.auth.oidc.redirectURL) (not $hosts) -}}
+{{- fail "auth.mode=oidc needs auth.oidc.redirectURL, auth.allowedHosts or ingress.host: the request's Host header never decides where the provider sends the browser back" -}}
+{{- end -}}
 {{- end -}}
 {{- if .Values.auth.session.existingSecret -}}
 {{- $_ = set $s "session_secret_file" (printf "/etc/kubelantern/session/%s" .Values.auth.session.key) -}}
 {{- end -}}
-{{- if ne .Values.auth.mode "kubeconfig" -}}{{- $_ = set $s "session_max_age" (int .Values.auth.session.maxAge) -}}{{- end -}}
+{{- if ne .Values.auth.mode "kubeconfig" -}}
+{{- $_ = set $s "session_max_age" (int .Values.auth.session.maxAge) -}}
+{{- $_ = set $s "session_idle_timeout" (int .Values.auth.session.idleTimeout) -}}
+{{- $_ = set $s "session_store" "kubernetes" -}}
+{{- $_ = set $s "session_store_name" (printf "%s-sessions" (include "kubelantern.fullname" .)) -}}
+{{- end -}}
 {{- if .Values.oauth2Proxy.enabled -}}
 {{- $_ = set $s "sign_in_url" (printf "%s/oauth2/start" $prefix) -}}
 {{- $_ = set $s "sign_out_url" (printf "%s/oauth2/sign_out" $prefix) -}}

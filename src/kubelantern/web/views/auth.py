@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 import time
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -38,6 +39,8 @@ from kubelantern.web.csrf import csrf_token
 from kubelantern.web.errors import error_data, kubelantern_error
 from kubelantern.web.render import JSONResponse, json_path, render, wants_json
 from kubelantern.web.state import AppState, app_state
+
+log = logging.getLogger(__name__)
 
 SIGNIN_LOOP_SECONDS = 30
 FLOW_COOKIE = "kl_oidc_flow"
@@ -285,23 +288,52 @@ async def login_submit(request: Request) -> Response:
             "user": current_user(request),
         }
         return render(request, "login.html", data, status=401)
-    _auth(request).set_session({"token": token, "user": user})
+    await _start_session(request, {"token": token, "user": user})
     if wants_json(request):
         return JSONResponse({"signedIn": True, "user": user, "next": back})
     return RedirectResponse(back, status_code=303)
 
 
+async def _start_session(request: Request, data: dict[str, Any]) -> None:
+    """A new session (new id) in place of any earlier one, which is revoked: a
+    cookie that existed before this sign-in is worth nothing after it."""
+    state = app_state(request)
+    auth = _auth(request)
+    try:
+        await state.sessions.end(auth.session)
+    except Exception as exc:  # the store is down: the old cookie still expires on its own
+        log.warning("could not revoke the session replaced by a sign-in: %s", exc)
+    auth.set_session(state.sessions.start(data))
+
+
 async def logout(request: Request) -> Response:
-    """Forget the session, then sign out of the proxy or provider too (when configured)."""
+    """End the session everywhere, then sign out of the proxy or provider too.
+
+    The cookie is cleared in this browser, and the session's id is revoked in
+    the session store every replica reads, so a copy of the cookie (another
+    tab, a stolen one) is refused from now on. If the store cannot record
+    it, the user is told, not shown a sign-out that did not happen.
+    """
     state = app_state(request)
     auth = _auth(request)
     had_oidc = auth.oidc_tokens() is not None
+    ended = auth.session
     auth.set_session(None)
+    try:
+        await state.sessions.end(ended)
+    except Exception as exc:
+        log.error("sign-out could not be recorded in the session store: %s", exc)
+        raise errors.ClusterUnavailable(
+            "You are signed out in this browser, but Kubelantern could not record the "
+            "sign-out in its session store, so a copy of this session's cookie may still "
+            "work until it expires. Try signing out again; operators: check the session "
+            "store (--session-store)."
+        ) from exc
     prefix = state.settings.prefix
     target = state.auth.sign_out_url
-    if not target and had_oidc and state.oidc is not None:
-        home = f"{request.url.scheme}://{request.url.netloc}{prefix}/"
-        target = await state.oidc.end_session_url(home) or ""
+    origin = _origin(request, state)
+    if not target and had_oidc and state.oidc is not None and origin is not None:
+        target = await state.oidc.end_session_url(f"{origin}{prefix}/") or ""
     if not target:
         own_login = "oidc" in state.auth.modes or state.auth.bearer_source == "form"
         target = prefix + ("/-/login" if own_login else "/")
@@ -321,10 +353,36 @@ def _flow_codec(state: AppState) -> CookieCodec:
     )
 
 
+class HostNotAllowed(errors.KubelanternError):
+    status = 400
+    title = "Unknown host name"
+
+
+def _origin(request: HTTPConnection, state: AppState) -> str | None:
+    """``scheme://host`` of this server as the operator configured it: the
+    origin of --oidc-redirect-url, else the request's Host if --allowed-hosts
+    names it, else None. A client-chosen Host never becomes a redirect target."""
+    oidc = state.auth.oidc
+    if oidc and oidc.redirect_url:
+        parts = urlsplit(oidc.redirect_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    host = request.headers.get("host", "")
+    if host and state.auth.host_allowed(host):
+        return f"{request.url.scheme}://{host}"
+    return None
+
+
 def _redirect_uri(request: Request, state: AppState) -> str:
     if state.auth.oidc and state.auth.oidc.redirect_url:
         return state.auth.oidc.redirect_url
-    return f"{request.url.scheme}://{request.url.netloc}{state.settings.prefix}/-/oidc/callback"
+    origin = _origin(request, state)
+    if origin is None:
+        raise HostNotAllowed(
+            "Kubelantern was reached under a host name it does not know, so it cannot "
+            "start a sign-in. Open it at the address your administrator gave you. "
+            "Operators: add this host to --allowed-hosts, or set --oidc-redirect-url."
+        )
+    return f"{origin}{state.settings.prefix}/-/oidc/callback"
 
 
 async def oidc_login(request: Request) -> Response:
@@ -380,7 +438,7 @@ async def oidc_callback(request: Request) -> Response:
         )
     except OIDCError as exc:
         raise SignInFailed(f"Sign-in failed: {exc}.") from exc
-    _auth(request).set_session({"oidc": tokens})
+    await _start_session(request, {"oidc": tokens})
     back = safe_next(str(flow.get("next") or ""), state.settings.prefix)
     response = RedirectResponse(back, status_code=303)
     for header in codec.set_cookie_headers(None, sent=codec.present(request.cookies)):
