@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.auth.conftest import AuthStack
-from tests.conftest import ServerProcess, stop_server
+from tests.conftest import ServerProcess, free_port, stop_server
 from tests.security.sessions_kit import client, csrf, kubeconfig, oidc_args, oidc_sign_in, start
 
 pytestmark = [pytest.mark.cluster]
@@ -36,7 +36,7 @@ def test_startup_refuses_oidc_without_redirect_url_or_allowed_hosts(
             "kubelantern",
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            f"127.0.0.1:{free_port()}",
             "--kubeconfig",
             str(kubeconfig(auth_stack)),
             *oidc_args(auth_stack),
