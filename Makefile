@@ -40,8 +40,10 @@ chromium:
 binaries:
 	testenv/build k8s kwok oauth2-proxy oidc helm
 
-# deploy/manifests/kubelantern.yaml from the Helm chart (a test checks it is up to date).
-manifests:
+# The chart schema's `config` part from the option table, and deploy/manifests/kubelantern.yaml
+# from the Helm chart (tests check both are up to date).
+manifests: venv
+	$(BIN)/python deploy/helm/config-schema
 	deploy/manifests/render > deploy/manifests/kubelantern.yaml.tmp
 	mv deploy/manifests/kubelantern.yaml.tmp deploy/manifests/kubelantern.yaml
 

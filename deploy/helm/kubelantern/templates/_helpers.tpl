@@ -60,7 +60,7 @@ app.kubernetes.io/part-of: kubelantern
 {{- if kindIs "bool" .Values.podDisruptionBudget.enabled -}}
 {{- .Values.podDisruptionBudget.enabled -}}
 {{- else -}}
-{{- gt (int .Values.replicas) 1 -}}
+{{- gt (int .Values.replicaCount) 1 -}}
 {{- end -}}
 {{- end -}}
 
@@ -86,6 +86,13 @@ user's request.
 {{- end -}}
 {{- if and .Values.oauth2Proxy.enabled (eq $mode "oidc") -}}
 {{- fail "auth.mode=oidc is Kubelantern's own sign-in: it does not go with oauth2Proxy.enabled=true (use auth.mode=bearer or impersonate behind OAuth2 Proxy)" -}}
+{{- end -}}
+{{- if and .Values.oauth2Proxy.enabled (not .Values.oauth2Proxy.trustedProxyIPs) -}}
+{{- fail "oauth2Proxy.enabled=true needs oauth2Proxy.trustedProxyIPs: the Ingress controller's addresses (CIDRs), the only peers whose X-Forwarded-For/-Host OAuth2 Proxy may believe (e.g. [10.0.0.0/8])" -}}
+{{- end -}}
+{{- $addClusters := index .Values.config "add_clusters" | default "off" | toString -}}
+{{- if and (ne $addClusters "off") (ne $addClusters "false") (not (index .Values.config "cluster_admins")) -}}
+{{- fail (printf "config.add_clusters=%s lets people add clusters at run time: name who may do so in config.cluster_admins" $addClusters) -}}
 {{- end -}}
 {{- if and (not .Values.inCluster.enabled) (not .Values.extraClusters) -}}
 {{- fail "no clusters: set inCluster.enabled=true or list kubeconfig Secrets in extraClusters" -}}
