@@ -4,8 +4,11 @@ For the default values and every auth mode the rendered objects are applied
 to the test control plane with a server-side dry run (strict field
 validation, admission included): every object must be accepted. The RBAC of
 each mode is checked to be what the mode needs and nothing more, the config
-file the chart writes must pass Kubelantern's own config check, the schema
-must refuse bad values naming the field, the OAuth2 Proxy sidecar's config
+file the chart writes must pass `kubelantern config check` (every example,
+the provider guides' values included), the pod template must pass the
+restricted Pod Security Standard, the schema (its `config` part generated
+from the option table) must refuse bad values naming the field, a missing
+oauth2Proxy.trustedProxyIPs must fail the render, the OAuth2 Proxy sidecar's config
 must be accepted by the real oauth2-proxy, and the committed plain manifests
 must equal a fresh render.
 """
@@ -13,6 +16,8 @@ must equal a fresh render.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import uuid
@@ -470,3 +475,56 @@ def test_service_monitor_scrapes_past_oauth2_proxy(tmp_path: Path) -> None:
     (service,) = by_kind(objects, "Service")
     ports = {p["name"]: p["targetPort"] for p in service["spec"]["ports"]}
     assert ports == {"http": "proxy", "metrics": "http"}
+
+
+def _examples() -> dict[str, dict[str, Any]]:
+    """Every values example: the variants above and each provider guide's chart values."""
+    from tests.integration.test_provider_guides import GUIDES, Guide
+
+    examples = dict(VARIANTS)
+    for path in GUIDES:
+        for i, values in enumerate(Guide(path).values):
+            examples[f"guide-{path.stem}-{i}"] = values
+    return examples
+
+
+EXAMPLES = _examples()
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_kubelantern_config_check_passes_on_every_rendered_example(
+    example: str, tmp_path: Path, cluster: RealCluster
+) -> None:
+    """`kubelantern config check`, the command operators run, on what the chart writes.
+
+    The files the config names (mounted Secrets, kubeconfigs) are laid out under
+    tmp_path as the pod would have them; only "not in a pod" is expected.
+    """
+    text = config_file(render(EXAMPLES[example], tmp_path))
+    root = tmp_path / "pod"
+    text = text.replace("/etc/kubelantern/", f"{root}/etc/kubelantern/")
+    for path in re.findall(rf"{re.escape(str(root))}/\S+", text):
+        file = Path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if "/clusters/" in path:
+            file.write_text(Path(cluster.kubeconfig("admin")).read_text())
+        else:
+            file.write_text("s" * 48)  # a proxy/session/client secret
+    config = tmp_path / "kubelantern.yaml"
+    config.write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBELANTERN_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubelantern", "config", "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    problems = [
+        line.strip()
+        for line in proc.stderr.splitlines()
+        if line.strip().startswith("error:") and "KUBERNETES_SERVICE_HOST is not set" not in line
+    ]
+    assert problems == [], proc.stderr
+    assert proc.returncode in (0, 1), proc.stderr  # ran: OK, or only "not in a pod"
