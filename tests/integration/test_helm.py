@@ -146,6 +146,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _examples() -> dict[str, dict[str, Any]]:
+    """Every values example: the variants above and each provider guide's chart values."""
+    from tests.integration.test_provider_guides import GUIDES, Guide
+
+    examples = dict(VARIANTS)
+    for path in GUIDES:
+        for i, values in enumerate(Guide(path).values):
+            examples[f"guide-{path.stem}-{i}"] = values
+    return examples
+
+
+EXAMPLES = _examples()
+
+
 @pytest.fixture(scope="module")
 def kube(cluster: RealCluster) -> httpx.Client:
     return kube_client(cluster.kubeconfig("admin"))
@@ -160,11 +174,11 @@ def rules_of(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rule for role in by_kind(objects, "ClusterRole") for rule in role["rules"]]
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", sorted(EXAMPLES))
 def test_every_object_passes_a_server_side_dry_run(
     variant: str, tmp_path: Path, kube: httpx.Client, resources: Resources
 ) -> None:
-    objects = render(VARIANTS[variant], tmp_path, release=f"kl-{variant}", namespace=NAMESPACE)
+    objects = render(EXAMPLES[variant], tmp_path, release=f"kl-{variant}", namespace=NAMESPACE)
     kinds = {o["kind"] for o in objects}
     assert {"Deployment", "Service", "ServiceAccount", "ConfigMap"} <= kinds
     refused = {}
@@ -475,20 +489,6 @@ def test_service_monitor_scrapes_past_oauth2_proxy(tmp_path: Path) -> None:
     (service,) = by_kind(objects, "Service")
     ports = {p["name"]: p["targetPort"] for p in service["spec"]["ports"]}
     assert ports == {"http": "proxy", "metrics": "http"}
-
-
-def _examples() -> dict[str, dict[str, Any]]:
-    """Every values example: the variants above and each provider guide's chart values."""
-    from tests.integration.test_provider_guides import GUIDES, Guide
-
-    examples = dict(VARIANTS)
-    for path in GUIDES:
-        for i, values in enumerate(Guide(path).values):
-            examples[f"guide-{path.stem}-{i}"] = values
-    return examples
-
-
-EXAMPLES = _examples()
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
