@@ -258,6 +258,8 @@ def test_token_modes_get_no_rbac_at_all(variant: str, tmp_path: Path) -> None:
         ({"replicaCount": -1}, "/replicaCount"),
         ({"config": {"oidc": {"clientID": "x"}}}, "oidc"),
         ({"config": {"baseURL": "/x"}}, "baseURL"),
+        ({"config": {"add_clusters": "on"}}, "config.cluster_admins"),
+        ({"config": {"add_clusters": "sometimes"}}, "/config/add_clusters"),
         ({"config": {"page_size": "many"}}, "/config/page_size"),
         ({"config": {"log_format": "xml"}}, "/config/log_format"),
         ({"config": {"clusters": {"prod": {"auth_mode": "magic"}}}}, "auth_mode"),
@@ -528,3 +530,13 @@ def test_kubelantern_config_check_passes_on_every_rendered_example(
     ]
     assert problems == [], proc.stderr
     assert proc.returncode in (0, 1), proc.stderr  # ran: OK, or only "not in a pod"
+
+
+def test_adding_clusters_is_off_unless_enabled_with_admins_named(tmp_path: Path) -> None:
+    default = configfile.parse(yaml.safe_load(config_file(render({}, tmp_path))), "x")
+    assert default.values["add_clusters"] == "off"
+    values = {"config": {"add_clusters": "on", "cluster_admins": ["group:platform"]}}
+    loaded = configfile.parse(yaml.safe_load(config_file(render(values, tmp_path))), "x")
+    assert loaded.problems == []
+    assert loaded.values["add_clusters"] == "on"
+    assert loaded.values["cluster_admins"] == ("group:platform",)
