@@ -10,7 +10,8 @@
 # the final stage is a slim Python with only that virtualenv. The process never
 # writes outside /tmp (no .pyc writes, HOME and caches in /tmp), so it runs
 # with a read-only root filesystem and an emptyDir at /tmp (the Helm chart does).
-# Not built in Kubelantern's CI (no container engine there): see docs/operator-guide.md.
+# Kubelantern's CI has no daemon or registry: it builds the same image with
+# `make image` (deploy/image/build) and runs it read-only; see docs/operator-guide.md.
 
 ARG PYTHON_VERSION=3.11
 ARG NODE_VERSION=22

@@ -7,7 +7,7 @@ DEMO_NAME ?= demo
 DEMO_LISTEN ?= 127.0.0.1:4466
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean manifests wheel
+.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean manifests wheel image
 
 setup: venv frontend chromium binaries
 
@@ -40,10 +40,18 @@ chromium:
 binaries:
 	testenv/build k8s kwok oauth2-proxy oidc helm
 
-# deploy/manifests/kubelantern.yaml from the Helm chart (a test checks it is up to date).
-manifests:
+# The chart schema's `config` part from the option table, and deploy/manifests/kubelantern.yaml
+# from the Helm chart (tests check both are up to date).
+manifests: venv
+	$(BIN)/python deploy/helm/config-schema
 	deploy/manifests/render > deploy/manifests/kubelantern.yaml.tmp
 	mv deploy/manifests/kubelantern.yaml.tmp deploy/manifests/kubelantern.yaml
+
+# The image without a Docker daemon or registry: build/image/rootfs and, with buildah,
+# build/image/kubelantern.oci.tar (deploy/image/build; rebuilt only when its inputs
+# change). tests/integration/test_image.py runs it read-only as uid 10001.
+image: venv frontend
+	deploy/image/build build/image
 
 lint: venv
 	$(BIN)/ruff check src tests bench testenv/cluster hatch_build.py
@@ -77,4 +85,4 @@ bench: setup
 	$(BIN)/python bench/list_pods.py
 
 clean:
-	rm -rf $(STAMPS) src/kubelantern/web/static/dist frontend/node_modules dist
+	rm -rf $(STAMPS) src/kubelantern/web/static/dist frontend/node_modules dist build/image

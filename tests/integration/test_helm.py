@@ -4,15 +4,23 @@ For the default values and every auth mode the rendered objects are applied
 to the test control plane with a server-side dry run (strict field
 validation, admission included): every object must be accepted. The RBAC of
 each mode is checked to be what the mode needs and nothing more, the config
-file the chart writes must pass Kubelantern's own config check, the schema
-must refuse bad values naming the field, the OAuth2 Proxy sidecar's config
+file the chart writes must pass `kubelantern config check` (every example,
+the provider guides' values included), the pod template must pass the
+restricted Pod Security Standard, the schema (its `config` part generated
+from the option table) must refuse bad values naming the field, a missing
+oauth2Proxy.trustedProxyIPs must fail the render, the OAuth2 Proxy sidecar's config
 must be accepted by the real oauth2-proxy, and the committed plain manifests
 must equal a fresh render.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import subprocess
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,7 @@ import yaml
 
 import kubelantern
 from kubelantern import configfile
+from kubelantern.settings import OPTIONS
 from tests.conftest import ROOT, RealCluster, free_port, wait_until
 from tests.helmkit import (
     CHART,
@@ -54,13 +63,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     # kubeconfig mode (in-cluster, read-only) with everything optional turned on
     "kubeconfig-full": {
-        "replicas": 3,
+        "replicaCount": 3,
         "baseURL": "/kubelantern",
         "requireClusters": True,
         "ingress": {
             "enabled": True,
             "className": "nginx",
-            "host": "kl.example.com",
+            "hosts": ["kl.example.com", "kl2.example.com"],
             "tls": [{"secretName": "kl-tls", "hosts": ["kl.example.com"]}],
         },
         "extraClusters": [{"secretName": "prod-kubeconfig"}, {"secretName": "dev", "key": "kc"}],
@@ -73,6 +82,21 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "config": {"page_size": 200, "namespaces": ["team-a"]},
         "podAnnotations": {"example.com/team": "platform"},
+        "extraEnv": [{"name": "TZ", "value": "UTC"}],
+        "extraArgs": ["--page-size=50"],
+        "extraVolumes": [{"name": "ca", "configMap": {"name": "corp-ca"}}],
+        "extraVolumeMounts": [{"name": "ca", "mountPath": "/etc/corp-ca", "readOnly": True}],
+        "livenessProbe": {"periodSeconds": 20, "timeoutSeconds": 5},
+        "preStopDelaySeconds": 10,
+        "networkPolicy": {
+            "enabled": True,
+            "from": [{"namespaceSelector": {"matchLabels": {"name": "ingress-nginx"}}}],
+        },
+    },
+    # OpenShift's restricted-v2 SCC assigns the uid and fsGroup: null leaves them out
+    "openshift": {
+        "podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None},
+        "preStopDelaySeconds": 0,
     },
     "bearer": {
         "auth": {
@@ -85,8 +109,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "existingSecret": "kl-oauth2",
             "provider": OIDC_PROVIDER,
             "cookieRefresh": "30m",
+            "trustedProxyIPs": ["10.0.0.0/8"],
         },
-        "ingress": {"enabled": True, "host": "kl.example.com"},
+        "ingress": {"enabled": True, "hosts": ["kl.example.com"]},
     },
     "impersonate": {
         "auth": {
@@ -96,14 +121,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "impersonate": {"userPrefix": "sso:", "groupPrefix": "sso:"},
         },
         "baseURL": "/kubelantern",
-        "replicas": 2,
+        "replicaCount": 2,
         "oauth2Proxy": {
             "enabled": True,
             "existingSecret": "kl-oauth2",
             "provider": {"provider": "github", "clientID": "abc", "githubConfig": {"org": "acme"}},
             "trustedProxyIPs": ["10.0.0.0/8"],
         },
-        "ingress": {"enabled": True, "host": "kl.example.com", "tls": [{"secretName": "t"}]},
+        "ingress": {"enabled": True, "hosts": ["kl.example.com"], "tls": [{"secretName": "t"}]},
     },
     "oidc": {
         "auth": {
@@ -121,6 +146,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _examples() -> dict[str, dict[str, Any]]:
+    """Every values example: the variants above and each provider guide's chart values."""
+    from tests.integration.test_provider_guides import GUIDES, Guide
+
+    examples = dict(VARIANTS)
+    for path in GUIDES:
+        for i, values in enumerate(Guide(path).values):
+            examples[f"guide-{path.stem}-{i}"] = values
+    return examples
+
+
+EXAMPLES = _examples()
+
+
 @pytest.fixture(scope="module")
 def kube(cluster: RealCluster) -> httpx.Client:
     return kube_client(cluster.kubeconfig("admin"))
@@ -135,11 +174,11 @@ def rules_of(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rule for role in by_kind(objects, "ClusterRole") for rule in role["rules"]]
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("variant", sorted(EXAMPLES))
 def test_every_object_passes_a_server_side_dry_run(
     variant: str, tmp_path: Path, kube: httpx.Client, resources: Resources
 ) -> None:
-    objects = render(VARIANTS[variant], tmp_path, release=f"kl-{variant}", namespace=NAMESPACE)
+    objects = render(EXAMPLES[variant], tmp_path, release=f"kl-{variant}", namespace=NAMESPACE)
     kinds = {o["kind"] for o in objects}
     assert {"Deployment", "Service", "ServiceAccount", "ConfigMap"} <= kinds
     refused = {}
@@ -216,7 +255,22 @@ def test_token_modes_get_no_rbac_at_all(variant: str, tmp_path: Path) -> None:
     ("values", "message"),
     [
         ({"auth": {"mode": "magic"}}, "/auth/mode"),
-        ({"replicas": -1}, "/replicas"),
+        ({"replicaCount": -1}, "/replicaCount"),
+        ({"config": {"oidc": {"clientID": "x"}}}, "oidc"),
+        ({"config": {"baseURL": "/x"}}, "baseURL"),
+        ({"config": {"add_clusters": "on"}}, "config.cluster_admins"),
+        ({"config": {"add_clusters": "sometimes"}}, "/config/add_clusters"),
+        ({"config": {"page_size": "many"}}, "/config/page_size"),
+        ({"config": {"log_format": "xml"}}, "/config/log_format"),
+        ({"config": {"clusters": {"prod": {"auth_mode": "magic"}}}}, "auth_mode"),
+        ({"ingress": {"host": "kl.example.com"}}, "host"),
+        (
+            {
+                "auth": {"proxySecret": {"existingSecret": "p"}},
+                "oauth2Proxy": {"enabled": True, "existingSecret": "s", "provider": OIDC_PROVIDER},
+            },
+            "oauth2Proxy.trustedProxyIPs",
+        ),
         ({"replicaz": 2}, "replicaz"),
         ({"baseURL": "kubelantern"}, "/baseURL"),
         ({"service": {"port": "http"}}, "/service/port"),
@@ -345,3 +399,144 @@ def test_oauth2_proxy_accepts_the_sidecar_config(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_the_config_schema_is_generated_from_the_option_table() -> None:
+    """A setting added to settings.OPTIONS must reach values.schema.json (`make manifests`)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "helm" / "config-schema"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_every_setting_of_the_app_can_be_set_through_the_chart(tmp_path: Path) -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())["properties"]["config"]
+    assert set(schema["properties"]) == {o.name for o in OPTIONS if o.name != "config"} | {
+        "clusters"
+    }
+    objects = render({"config": {"page_size": 7, "namespaces": ["a", "b"]}}, tmp_path)
+    loaded = configfile.parse(yaml.safe_load(config_file(objects)), "kubelantern.yaml")
+    assert loaded.problems == []
+    assert loaded.values["page_size"] == 7
+    assert loaded.values["namespaces"] == ("a", "b")
+
+
+@pytest.mark.parametrize("variant", ["default", "kubeconfig-full", "impersonate", "openshift"])
+def test_pods_pass_the_restricted_pod_security_standard(
+    variant: str, tmp_path: Path, kube: httpx.Client
+) -> None:
+    """The pod template, created (dry run) in a namespace enforcing "restricted"."""
+    namespace = f"kl-pss-{variant}-{uuid.uuid4().hex[:6]}"
+    labels = {"pod-security.kubernetes.io/enforce": "restricted"}
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": namespace, "labels": labels},
+    }
+    assert kube.post("/api/v1/namespaces", json=ns).status_code == 201
+    try:
+        objects = render(VARIANTS[variant], tmp_path, namespace=namespace)
+        (deployment,) = by_kind(objects, "Deployment")
+        spec = deployment["spec"]["template"]["spec"]
+        account = {"metadata": {"name": spec["serviceAccountName"]}}
+        created = kube.post(f"/api/v1/namespaces/{namespace}/serviceaccounts", json=account)
+        assert created.status_code == 201, created.text
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kl"}, "spec": spec}
+        response = kube.post(f"/api/v1/namespaces/{namespace}/pods?dryRun=All", json=pod)
+        assert response.status_code == 201, response.json().get("message")
+    finally:
+        kube.delete(f"/api/v1/namespaces/{namespace}")
+
+
+def test_openshift_values_leave_the_uid_to_the_platform(tmp_path: Path) -> None:
+    (deployment,) = by_kind(render(VARIANTS["openshift"], tmp_path), "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert "lifecycle" not in pod["containers"][0]
+
+
+def test_the_chart_can_be_adapted(tmp_path: Path) -> None:
+    objects = render(VARIANTS["kubeconfig-full"], tmp_path)
+    (deployment,) = by_kind(objects, "Deployment")
+    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert app["args"][-1] == "--page-size=50"
+    assert {"name": "TZ", "value": "UTC"} in app["env"]
+    assert {"name": "ca", "mountPath": "/etc/corp-ca", "readOnly": True} in app["volumeMounts"]
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "ca", "configMap": {"name": "corp-ca"}} in volumes
+    assert app["livenessProbe"]["periodSeconds"] == 20
+    assert app["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert app["lifecycle"]["preStop"]["sleep"]["seconds"] == 10
+    assert deployment["spec"]["replicas"] == 3
+    (ingress,) = by_kind(objects, "Ingress")
+    hosts = [rule["host"] for rule in ingress["spec"]["rules"]]
+    assert hosts == ["kl.example.com", "kl2.example.com"]
+    (policy,) = by_kind(objects, "NetworkPolicy")
+    assert policy["spec"]["ingress"][0]["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert by_kind(objects, "PodDisruptionBudget")
+
+
+def test_service_monitor_scrapes_past_oauth2_proxy(tmp_path: Path) -> None:
+    values = {**VARIANTS["bearer"], "metrics": {"serviceMonitor": {"enabled": True}}}
+    objects = render(values, tmp_path)
+    (monitor,) = by_kind(objects, "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    (service,) = by_kind(objects, "Service")
+    ports = {p["name"]: p["targetPort"] for p in service["spec"]["ports"]}
+    assert ports == {"http": "proxy", "metrics": "http"}
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_kubelantern_config_check_passes_on_every_rendered_example(
+    example: str, tmp_path: Path, cluster: RealCluster
+) -> None:
+    """`kubelantern config check`, the command operators run, on what the chart writes.
+
+    The files the config names (mounted Secrets, kubeconfigs) are laid out under
+    tmp_path as the pod would have them; only "not in a pod" is expected.
+    """
+    text = config_file(render(EXAMPLES[example], tmp_path))
+    root = tmp_path / "pod"
+    text = text.replace("/etc/kubelantern/", f"{root}/etc/kubelantern/")
+    for path in re.findall(rf"{re.escape(str(root))}/\S+", text):
+        file = Path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if "/clusters/" in path:
+            file.write_text(Path(cluster.kubeconfig("admin")).read_text())
+        else:
+            file.write_text("s" * 48)  # a proxy/session/client secret
+    config = tmp_path / "kubelantern.yaml"
+    config.write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBELANTERN_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubelantern", "config", "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    problems = [
+        line.strip()
+        for line in proc.stderr.splitlines()
+        if line.strip().startswith("error:") and "KUBERNETES_SERVICE_HOST is not set" not in line
+    ]
+    assert problems == [], proc.stderr
+    assert proc.returncode in (0, 1), proc.stderr  # ran: OK, or only "not in a pod"
+
+
+def test_adding_clusters_is_off_unless_enabled_with_admins_named(tmp_path: Path) -> None:
+    default = configfile.parse(yaml.safe_load(config_file(render({}, tmp_path))), "x")
+    assert default.values["add_clusters"] == "off"
+    values = {"config": {"add_clusters": "on", "cluster_admins": ["group:platform"]}}
+    loaded = configfile.parse(yaml.safe_load(config_file(render(values, tmp_path))), "x")
+    assert loaded.problems == []
+    assert loaded.values["add_clusters"] == "on"
+    assert loaded.values["cluster_admins"] == ("group:platform",)

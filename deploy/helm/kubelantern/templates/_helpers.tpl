@@ -60,7 +60,7 @@ app.kubernetes.io/part-of: kubelantern
 {{- if kindIs "bool" .Values.podDisruptionBudget.enabled -}}
 {{- .Values.podDisruptionBudget.enabled -}}
 {{- else -}}
-{{- gt (int .Values.replicas) 1 -}}
+{{- gt (int .Values.replicaCount) 1 -}}
 {{- end -}}
 {{- end -}}
 
@@ -87,6 +87,12 @@ user's request.
 {{- if and .Values.oauth2Proxy.enabled (eq $mode "oidc") -}}
 {{- fail "auth.mode=oidc is Kubelantern's own sign-in: it does not go with oauth2Proxy.enabled=true (use auth.mode=bearer or impersonate behind OAuth2 Proxy)" -}}
 {{- end -}}
+{{- if and .Values.oauth2Proxy.enabled (not .Values.oauth2Proxy.trustedProxyIPs) -}}
+{{- fail "oauth2Proxy.enabled=true needs oauth2Proxy.trustedProxyIPs: the Ingress controller's addresses (CIDRs), the only peers whose X-Forwarded-For/-Host OAuth2 Proxy may believe (e.g. [10.0.0.0/8])" -}}
+{{- end -}}
+{{- if and (eq (toString (index .Values.config "add_clusters")) "on") (not (index .Values.config "cluster_admins")) -}}
+{{- fail "config.add_clusters=on lets people add clusters at run time: name who may in config.cluster_admins (user names, group:NAME)" -}}
+{{- end -}}
 {{- if and (not .Values.inCluster.enabled) (not .Values.extraClusters) -}}
 {{- fail "no clusters: set inCluster.enabled=true or list kubeconfig Secrets in extraClusters" -}}
 {{- end -}}
@@ -97,6 +103,8 @@ user's request.
 {{- $prefix := include "kubelantern.prefix" . -}}
 {{- $s := dict "listen" "0.0.0.0:4466" "auth_mode" .Values.auth.mode "log_format" .Values.logFormat "log_level" .Values.logLevel -}}
 {{- $_ := set $s "read_only" (eq (include "kubelantern.readOnly" .) "true") -}}
+{{- /* Adding clusters from the UI: off unless config.add_clusters=on names cluster_admins. */ -}}
+{{- $_ = set $s "add_clusters" "off" -}}
 {{- $_ = set $s "secure_cookies" (eq (include "kubelantern.secureCookies" .) "true") -}}
 {{- $_ = set $s "require_clusters" .Values.requireClusters -}}
 {{- if $prefix -}}{{- $_ = set $s "base_url" $prefix -}}{{- end -}}
