@@ -9,6 +9,13 @@ declare global {
   }
 }
 window.htmx = htmx;
+// Under the Content-Security-Policy (src/kubelantern/web/csp.py): no eval
+// (hx-on, "js:" values and trigger filters are not used), no <script> run
+// from swapped-in fragments (they could carry an injected one), and no
+// <style> of htmx's own (its indicator rules are in app.css).
+htmx.config.allowEval = false;
+htmx.config.allowScriptTags = false;
+htmx.config.includeIndicatorStyles = false;
 
 const prefix = (): string => document.body.dataset.prefix ?? "";
 
@@ -229,6 +236,13 @@ function initKubeconfigUpload(input: HTMLInputElement): void {
     if (file && area) void file.text().then((text) => (area.value = text));
   });
 }
+
+// Forms that ask first (data-confirm): the question is page text, never script.
+document.addEventListener("submit", (ev) => {
+  const form = ev.target as HTMLFormElement | null;
+  const question = form?.dataset.confirm;
+  if (question && !window.confirm(question)) ev.preventDefault();
+});
 
 function init(): void {
   document.querySelectorAll<HTMLInputElement>("[data-kubeconfig-file]").forEach(initKubeconfigUpload);

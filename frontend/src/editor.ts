@@ -11,6 +11,7 @@ import { EditorState, type Extension } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { MergeView } from "@codemirror/merge";
 import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import { cspNonce } from "./nonce";
 
 interface Cause {
   field?: string;
@@ -68,6 +69,10 @@ interface CreateAnswer {
   documents?: DocResult[];
   error?: ApiErrorBody;
 }
+
+// CodeMirror writes its styles into a <style> element: with the page's CSP
+// nonce, or the policy refuses it (src/kubelantern/web/csp.py).
+const nonce = EditorView.cspNonce.of(cspNonce());
 
 const theme = EditorView.theme({
   "&": { backgroundColor: "var(--code)", color: "var(--fg)", border: "1px solid var(--line)" },
@@ -140,7 +145,7 @@ class Island {
     const textarea = form.querySelector<HTMLTextAreaElement>("[data-editor-text]")!;
     this.status = document.getElementById("editor-status") ?? form;
     this.force = form.querySelector<HTMLInputElement>("[data-editor-force]");
-    const extensions: Extension[] = [basicSetup, yaml(), lintGutter(), theme, EditorView.lineWrapping];
+    const extensions: Extension[] = [nonce, basicSetup, yaml(), lintGutter(), theme, EditorView.lineWrapping];
     this.view = new EditorView({
       state: EditorState.create({ doc: textarea.value, extensions }),
     });
@@ -242,7 +247,7 @@ class Editor extends Island {
     this.merge?.destroy();
     const parent = this.review.querySelector<HTMLElement>("[data-editor-merge]")!;
     parent.replaceChildren();
-    const readOnly = [basicSetup, yaml(), theme, EditorState.readOnly.of(true), EditorView.editable.of(false)];
+    const readOnly = [nonce, basicSetup, yaml(), theme, EditorState.readOnly.of(true), EditorView.editable.of(false)];
     this.merge = new MergeView({
       a: { doc: live, extensions: readOnly },
       b: { doc: this.text(), extensions: readOnly },

@@ -6,6 +6,7 @@ import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
 import "@xterm/xterm/css/xterm.css";
 import "./terminal.css";
+import { withStyleNonce } from "./nonce";
 
 interface ServerEvent {
   type: "connected" | "info" | "exit" | "error";
@@ -57,7 +58,7 @@ class TerminalSession {
       theme: { background: "#0b0e14" },
     });
     this.term.loadAddon(this.fit);
-    this.term.open(el);
+    withStyleNonce(() => this.term.open(el)); // its <style> elements need the CSP nonce
     this.fitNow();
     this.term.onData((data) => this.send(encoder.encode(data)));
     this.term.onBinary((data) => this.send(Uint8Array.from(data, (c) => c.charCodeAt(0))));

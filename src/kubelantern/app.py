@@ -29,11 +29,12 @@ from kubelantern.operate import readonly
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.plugins import manager as plugin_manager
 from kubelantern.settings import Settings
+from kubelantern.web import csp
 from kubelantern.web import errors as web_errors
 from kubelantern.web.assets import AssetFiles, Assets
 from kubelantern.web.compress import Compression
 from kubelantern.web.csrf import CSRFMiddleware
-from kubelantern.web.middleware import JsonSuffix, RequestLog
+from kubelantern.web.middleware import JsonSuffix, RequestLog, SecurityHeaders
 from kubelantern.web.ops import Operations
 from kubelantern.web.render import make_environment
 from kubelantern.web.state import AppState
@@ -195,9 +196,9 @@ def create_app(
     app = JsonSuffix(app)
     if local_token is not None:
         app = LocalTokenGate(app, local_token, path=settings.prefix or "/")
-    # Health, readiness and metrics answer without sign-in (web/ops.py); outermost,
-    # whole responses are compressed (web/compress.py; streams pass through).
-    return Compression(
+    # Health, readiness and metrics answer without sign-in (web/ops.py); whole
+    # responses are compressed (web/compress.py; streams pass through).
+    app = Compression(
         Operations(
             RequestLog(app),
             clusters=store,
@@ -206,3 +207,6 @@ def create_app(
             require_clusters=settings.require_clusters,
         )
     )
+    # Outermost, so that every response has them, refusals and ops answers too.
+    policy = csp.app_policy(plugin_calls.csp_sources(state), auth)
+    return SecurityHeaders(app, policy=policy, hsts=settings.secure_cookies)

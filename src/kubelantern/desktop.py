@@ -39,6 +39,8 @@ from urllib.parse import parse_qsl, urlencode
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kubelantern.web import csp
+
 COOKIE = "kl_local"
 TOKEN_PARAM = "token"
 DEFAULT_PORT = 4466
@@ -46,7 +48,8 @@ DEFAULT_PORT = 4466
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kubelantern: key needed</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}}
+<style nonce="{nonce}">
+body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}}
 code{{background:#8882;padding:0 .3em}}</style></head>
 <body><h1>This Kubelantern is private</h1>
 <p>It runs on this computer with <em>{who}</em>'s Kubernetes credentials, so it only
@@ -112,7 +115,8 @@ class LocalTokenGate:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = _PAGE.format(who=html.escape(self.who)).encode()
+        # The style carries the CSP nonce of this response (web/middleware.SecurityHeaders).
+        body = _PAGE.format(who=html.escape(self.who), nonce=csp.current_nonce.get()).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -118,6 +118,15 @@ def extra_js_urls(ctx: Context) -> list[str]:
 
 
 @hookimpl
+def extra_csp(kl: Kubelantern) -> dict[str, list[str]]:
+    """The CDN of its stylesheet (extra_css_urls) and a dashboard it could frame."""
+    return {
+        "style-src": ["https://cdn.example.com"],
+        "frame-src": ["https://grafana.example.com:3000/d/"],
+    }
+
+
+@hookimpl
 def register_app_logo(kl: Kubelantern) -> str:
     return Markup("<b data-everything-logo>EVERY</b>")
 

@@ -39,6 +39,17 @@ async def extra_css_urls(ctx: Context) -> list[str]:  # wrong: this hook must no
 
 
 @hookimpl
+def extra_csp(kl: Kubelantern) -> Any:
+    """Tries to weaken the policy every way: each source is refused and reported."""
+    return {
+        "script-src": ["'unsafe-inline'", "'unsafe-eval'", "*", "https:", "data:"],
+        "frame-ancestors": ["https://evil.example"],
+        "style-src": ["https://ok.example; script-src *", "https://x.example,script-src *"],
+        "img-src": "https://not-a-list.example",
+    }
+
+
+@hookimpl
 def extra_js_urls(ctx: Context) -> Any:
     return [42]  # wrong type: reported, dropped
 

@@ -28,6 +28,19 @@ log = logging.getLogger(__name__)
 Params = Mapping[str, str | int | list[str]] | None
 
 
+def _bad_url(path: str, cluster: str) -> errors.BadRequest:
+    """A name from the page URL that no API path can carry (a NUL, a control character).
+
+    No Kubernetes object can be named so, so it is the request that is wrong:
+    400, never the 500 an escaping ``httpx.InvalidURL`` would give.
+    """
+    return errors.BadRequest(
+        "The address names an object with a character no Kubernetes name can have "
+        f"(a control character): {path.encode('unicode_escape').decode('ascii')[:200]}",
+        cluster=cluster,
+    )
+
+
 class ClusterClient:
     """Talks to one API server; raises ``kubelantern.errors`` on failure."""
 
@@ -236,6 +249,8 @@ class ClusterClient:
                 )
             except httpx.TransportError as exc:
                 raise self._transport_error(exc) from exc
+            except httpx.InvalidURL as exc:
+                raise _bad_url(path, self.name) from exc
             if response.status_code == 401 and attempt == 1:
                 creds = credentials if credentials is not None else self.own_credentials
                 creds.invalidate()
@@ -279,13 +294,16 @@ class ClusterClient:
         """A streaming request (watch, logs); errors are raised before the body."""
         http = await self._client(streaming=True)
         hdrs = await self._headers(credentials, headers)
-        request = http.build_request(
-            method,
-            path,
-            params=params,
-            headers=hdrs,
-            timeout=httpx.Timeout(self.timeout, read=timeout),
-        )
+        try:
+            request = http.build_request(
+                method,
+                path,
+                params=params,
+                headers=hdrs,
+                timeout=httpx.Timeout(self.timeout, read=timeout),
+            )
+        except httpx.InvalidURL as exc:
+            raise _bad_url(path, self.name) from exc
         try:
             response = await http.send(request, stream=True)
         except httpx.TransportError as exc:

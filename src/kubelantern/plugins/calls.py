@@ -39,6 +39,7 @@ from kubelantern.plugins.types import (
 )
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.table import Column, Row
+from kubelantern.web import csp
 
 if TYPE_CHECKING:
     from kubelantern.web.state import AppState
@@ -522,6 +523,23 @@ async def action_handler(
 
 
 # ---- every page (Jinja globals; no I/O) ----------------------------------------------
+
+
+def csp_sources(state: AppState) -> dict[str, list[str]]:
+    """What the plugins add to the Content-Security-Policy (``extra_csp``), checked.
+
+    Sources that would weaken the policy are refused and shown as the plugin's
+    problem (``web/csp.py``); the rest is added by directive.
+    """
+    plugins = state.plugins
+    if plugins is None or plugins.kl is None:
+        return {}
+    answers = plugins.call_named("extra_csp", kl=plugins.kl)
+
+    def refused(plugin: str, message: str) -> None:
+        plugins.report(plugin, "extra_csp", message)
+
+    return csp.collect(answers, refused)
 
 
 class Chrome:

@@ -6,7 +6,8 @@ families tell what a hook does:
 
 * ``register_*`` adds things: settings, pages, sidebar entries, column
   processors, clusters, the logo;
-* ``extra_*`` decorates every page: app-bar items, CSS and JavaScript;
+* ``extra_*`` decorates every page: app-bar items, CSS and JavaScript, and
+  the sources they need in the Content-Security-Policy;
 * ``*_actions`` and ``*_sections`` add to an object's page;
 * ``process_*`` changes what the core and other plugins produced, in place;
 * ``startup``/``shutdown``/``on_event`` are told what happens.
@@ -263,6 +264,30 @@ def extra_js_urls(ctx: Context) -> list[str] | None:
     """Scripts for every page (loaded with ``defer`` after Kubelantern's own). No I/O.
 
     :param ctx: the request.
+    """
+
+
+@hookspec
+def extra_csp(kl: Kubelantern) -> dict[str, list[str]] | None:
+    """Sources to add to the Content-Security-Policy, by directive. Called once, at startup.
+
+    Every page is served with a strict policy (``docs/operator-guide.md``,
+    "Security headers"): scripts, styles, images, connections and frames from
+    Kubelantern's own origin only. A plugin that loads a script or stylesheet
+    from a CDN (``extra_js_urls``, ``extra_css_urls``), shows a dashboard in
+    an ``<iframe>`` or calls another API from the browser names what it needs,
+    e.g. ``{"script-src": ["https://cdn.example.com"], "frame-src":
+    ["https://grafana.example.com"]}``. Only these directives take sources:
+    ``script-src``, ``style-src``, ``img-src``, ``font-src``, ``connect-src``,
+    ``media-src``, ``worker-src``, ``frame-src``, ``form-action``. Only host
+    sources (``https://host[:port][/path]``, ``https://*.example.com``, also
+    ``wss://``) and, for images, fonts, media and workers, ``data:``/``blob:``
+    are accepted; keywords such as ``'unsafe-inline'`` or ``'unsafe-eval'``,
+    bare ``*`` and bare schemes are refused and shown as a problem of the
+    plugin: a plugin widens where things may come from, it never weakens the
+    policy. No I/O.
+
+    :param kl: the app-wide API (``kl.plugin_settings`` for configured hosts).
     """
 
 

@@ -67,6 +67,7 @@ SYNC_HOOKS = frozenset(
         "extra_appbar_items",
         "extra_css_urls",
         "extra_js_urls",
+        "extra_csp",
         "register_app_logo",
     }
 )

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from kubelantern.web import csp
 from kubelantern.web.assets import Assets
 from kubelantern.web.csrf import csrf_token
 
@@ -37,16 +39,27 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+# What stays as it is when a decoded path or raw query goes back into a URL.
+_PATH_SAFE = "/:@!$&'()*+,;="
+_QUERY_SAFE = _PATH_SAFE + "?%"
+
+
 def json_path(request: Request) -> str:
-    """The URL of the JSON twin of the current page: the path plus ``.json``."""
-    path = request.url.path
+    """The URL of the JSON twin of the current page: the path plus ``.json``.
+
+    Percent-encoded, because it goes into the ``Link`` header, where only
+    Latin-1 can go: a path such as ``/-/static/%ff`` or a ConfigMap named with
+    ``€`` decodes to characters that would otherwise turn its 404 into a 500.
+    """
+    path = quote(request.url.path, safe=_PATH_SAFE)
+    query = quote(request.url.query, safe=_QUERY_SAFE)
     if path.endswith(".json"):
         url = path
     elif path.rstrip("/") == request.scope.get("root_path", "").rstrip("/"):
         url = path.rstrip("/") + "/clusters.json"
     else:
         url = path + ".json"
-    return url + (f"?{request.url.query}" if request.url.query else "")
+    return url + (f"?{query}" if query else "")
 
 
 def age(timestamp: str | None, now: dt.datetime | None = None) -> str:
@@ -109,6 +122,9 @@ def make_environment(
         return prefix + path
 
     env.globals["url"] = url
+    # The nonce of this response's Content-Security-Policy: inline <script> and
+    # <style> elements carry it (nonce="{{ csp_nonce() }}"), nothing else may run.
+    env.globals["csp_nonce"] = csp.current_nonce.get
     env.filters["age"] = age
     return env
 
