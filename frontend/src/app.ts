@@ -244,6 +244,28 @@ document.addEventListener("submit", (ev) => {
   if (question && !window.confirm(question)) ev.preventDefault();
 });
 
+// Sign-out posts with fetch and then goes where the server says. The way out
+// (OAuth2 Proxy's sign-out, the identity provider) leaves Kubelantern's origin,
+// and Chromium checks CSP form-action on every redirect of a form's navigation;
+// a navigation by script is no form submission. Without script the form posts.
+document.addEventListener("submit", (ev) => {
+  const form = ev.target as HTMLFormElement | null;
+  if (!form?.matches("form.signout-form") || ev.defaultPrevented) return;
+  ev.preventDefault();
+  fetch(form.action, {
+    method: "POST",
+    body: new URLSearchParams(new FormData(form) as unknown as Record<string, string>),
+    headers: {
+      Accept: "application/json",
+      "X-CSRF-Token": document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? "",
+    },
+    credentials: "same-origin",
+  })
+    .then((r) => (r.ok ? (r.json() as Promise<{ next?: string }>) : Promise.reject(r.status)))
+    .then((data) => window.location.assign(data.next || `${prefix()}/`))
+    .catch(() => form.submit());
+});
+
 function init(): void {
   document.querySelectorAll<HTMLInputElement>("[data-kubeconfig-file]").forEach(initKubeconfigUpload);
   document.querySelectorAll<HTMLSelectElement>("[data-cluster-select]").forEach(initClusterSwitch);
