@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.conftest import CHROMIUM, FLAGS
 from tests.conftest import RealCluster, ServerProcess, start_server, stop_server, wait_until
 from tests.integration.operate_kit import Kube, unique
 from tests.streamkit import web_pods
@@ -39,14 +38,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__violations.push(e.effectiveDirective + " " + e.blockedURI + " " + (e.sample || ""));
 });
 """
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 class Watched:
@@ -71,12 +62,10 @@ class Watched:
 
 
 @pytest.fixture
-def watched(chromium: Browser) -> Iterator[Watched]:
-    context = chromium.new_context()
-    page = context.new_page()
+def watched(page: Page) -> Watched:
+    """The page of tests/security/conftest.py (a dialog fails the test), watched."""
     page.set_default_timeout(30000)
-    yield Watched(page)
-    context.close()
+    return Watched(page)
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +73,6 @@ def probe_server(cluster: RealCluster) -> Iterator[ServerProcess]:
     srv = start_server("--kubeconfig", cluster.kubeconfig("admin"), "--plugins-dir", str(PROBE_DIR))
     yield srv
     stop_server(srv)
-
-
-@pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> Iterator[Kube]:
-    k = Kube(cluster)
-    yield k
-    k.close()
 
 
 # ---- framing -------------------------------------------------------------------------------
