@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from kubelantern import errors
 from kubelantern.web import live
 from kubelantern.web.state import app_state
-from kubelantern.web.views import actions, detail, edit, logs, overview, resources, search
+from kubelantern.web.views import actions, detail, edit, logs, overview, proxy, resources, search
 from kubelantern.web.views import exec as exec_views
 from kubelantern.web.views import export as export_views
 from kubelantern.web.views import helm as helm_views
@@ -38,6 +38,8 @@ async def cluster_path(request: Request) -> Response:
             return await helm_views.list_view(request, cluster, ns)
         case ["namespaces", ns, "helm", release]:
             return await helm_views.release_view(request, cluster, ns, release)
+        case ["namespaces", ns, ("services" | "pods") as resource, target, "proxy", *_]:
+            return await proxy.proxy_view(request, cluster, resource, ns, target)
         case [resource, name, "edit"]:  # before lists: /namespaces/<ns>/edit edits a Namespace
             return await edit.edit_page(request, cluster, resource, None, name)
         case ["namespaces", ns, resource, name, "edit"]:
