@@ -60,6 +60,8 @@ class Option:
     default: Any = None
     kind: str = "str"  # str | int | float | bool | list
     choices: tuple[str, ...] | None = None
+    separator: str = os.pathsep
+    """How a list is split in its environment variable."""
 
     @property
     def flag(self) -> str:
@@ -353,6 +355,15 @@ OPTIONS: tuple[Option, ...] = (
         kind="list",
     ),
     Option(
+        "debug_images",
+        "Images offered by Debug on a pod (an ephemeral container); the first is the "
+        "default; repeatable (env: ','-separated, as images have ':' tags). Only these "
+        "can be started.",
+        default=("busybox",),
+        kind="list",
+        separator=",",
+    ),
+    Option(
         "plugin_setting",
         "A plugin setting as PLUGIN.NAME=VALUE; repeatable. The variable "
         "KUBELANTERN_PLUGIN_<PLUGIN>_<NAME> overrides it.",
@@ -428,6 +439,7 @@ class Settings:
     disable_plugin: tuple[str, ...] = ()
     allow_plugin: tuple[str, ...] = ()
     plugin_setting: tuple[str, ...] = ()
+    debug_images: tuple[str, ...] = ("busybox",)
     trace_plugins: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -477,7 +489,7 @@ def _convert(option: Option, raw: str) -> Any:
     if option.kind == "bool":
         return _parse_bool(raw)
     if option.kind == "list":
-        return tuple(p for p in raw.split(os.pathsep) if p)
+        return tuple(p.strip() for p in raw.split(option.separator) if p.strip())
     if option.choices and raw not in option.choices:
         raise ValueError(f"{option.env} must be one of {', '.join(option.choices)}")
     if option.name == "listen":

@@ -28,6 +28,7 @@ from kubelantern.resources.discovery import ResourceType
 from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
+from kubelantern.web.views import debug as debug_views
 from kubelantern.web.views import edit as edit_views
 from kubelantern.web.views import helm as helm_views
 
@@ -89,6 +90,8 @@ async def post(request: Request) -> Response:
                 )
             case ["actions", action]:
                 return await action_view(request, cluster, resource, ns, name, action)
+            case ["debug"] if resource == "pods" and ns:
+                return await debug_views.debug_post(request, cluster, ns, name)
     raise errors.BadRequest(f"nothing accepts a POST at {request.url.path}")
 
 

@@ -8,7 +8,17 @@ from starlette.responses import RedirectResponse, Response
 from kubelantern import errors
 from kubelantern.web import live
 from kubelantern.web.state import app_state
-from kubelantern.web.views import actions, detail, edit, logs, overview, proxy, resources, search
+from kubelantern.web.views import (
+    actions,
+    debug,
+    detail,
+    edit,
+    logs,
+    overview,
+    proxy,
+    resources,
+    search,
+)
 from kubelantern.web.views import exec as exec_views
 from kubelantern.web.views import export as export_views
 from kubelantern.web.views import helm as helm_views
@@ -58,6 +68,8 @@ async def cluster_path(request: Request) -> Response:
             return await detail.detail_view(request, cluster, resource, ns, name)
         case ["namespaces", ns, resource, name, "logs", *rest]:
             return await logs.logs_view(request, cluster, resource, ns, name, rest)
+        case ["namespaces", ns, "pods", name, "debug"]:
+            return await debug.debug_page(request, cluster, ns, name)
         case ["namespaces", ns, resource, name, ("exec" | "attach") as action]:
             return await exec_views.terminal_view(request, cluster, resource, ns, name, action)
         case [resource, name]:

@@ -170,11 +170,11 @@ async def stream_links(
     identity = identity_key(request, cluster)
     checks = [("logs", "log")]
     if rt.name == "pods":
-        checks += [("exec", "exec"), ("attach", "attach")]
+        checks += [("exec", "exec"), ("attach", "attach"), ("debug", "ephemeralcontainers")]
     read_only = is_read_only(app_state(request).settings, cluster)
     links: dict[str, dict[str, Any]] = {}
     for key, sub in checks:
-        verb = "get" if sub == "log" else "create"
+        verb = {"log": "get", "ephemeralcontainers": "patch"}.get(sub, "create")
         check = Check(verb=verb, resource="pods", subresource=sub, namespace=namespace)
         decision = (await can(cluster, creds, identity, check)).to_dict()
         if read_only and sub != "log":
