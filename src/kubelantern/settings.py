@@ -355,6 +355,14 @@ OPTIONS: tuple[Option, ...] = (
         kind="list",
     ),
     Option(
+        "port_forward",
+        "Offer port-forward (a listener on 127.0.0.1 of the machine Kubelantern runs on): "
+        "auto = only when it is the person's own machine (auth mode kubeconfig, not "
+        "--in-cluster, listening on a loopback address).",
+        default="auto",
+        choices=("auto", "on", "off"),
+    ),
+    Option(
         "debug_images",
         "Images offered by Debug on a pod (an ephemeral container); the first is the "
         "default; repeatable (env: ','-separated, as images have ':' tags). Only these "
@@ -439,6 +447,7 @@ class Settings:
     disable_plugin: tuple[str, ...] = ()
     allow_plugin: tuple[str, ...] = ()
     plugin_setting: tuple[str, ...] = ()
+    port_forward: str = "auto"
     debug_images: tuple[str, ...] = ("busybox",)
     trace_plugins: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

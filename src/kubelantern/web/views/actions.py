@@ -31,6 +31,7 @@ from kubelantern.web.state import app_state
 from kubelantern.web.views import debug as debug_views
 from kubelantern.web.views import edit as edit_views
 from kubelantern.web.views import helm as helm_views
+from kubelantern.web.views import portforward as portforward_views
 
 
 def _is_htmx(request: Request) -> bool:
@@ -90,6 +91,8 @@ async def post(request: Request) -> Response:
                 )
             case ["actions", action]:
                 return await action_view(request, cluster, resource, ns, name, action)
+            case ["portforward"] if ns:
+                return await portforward_views.forward_post(request, cluster, resource, ns, name)
             case ["debug"] if resource == "pods" and ns:
                 return await debug_views.debug_post(request, cluster, ns, name)
     raise errors.BadRequest(f"nothing accepts a POST at {request.url.path}")

@@ -15,6 +15,7 @@ from kubelantern.web.views import (
     edit,
     logs,
     overview,
+    portforward,
     proxy,
     resources,
     search,
@@ -68,6 +69,8 @@ async def cluster_path(request: Request) -> Response:
             return await detail.detail_view(request, cluster, resource, ns, name)
         case ["namespaces", ns, resource, name, "logs", *rest]:
             return await logs.logs_view(request, cluster, resource, ns, name, rest)
+        case ["namespaces", ns, resource, name, "portforward"]:
+            return await portforward.forward_page(request, cluster, resource, ns, name)
         case ["namespaces", ns, "pods", name, "debug"]:
             return await debug.debug_page(request, cluster, ns, name)
         case ["namespaces", ns, resource, name, ("exec" | "attach") as action]:
