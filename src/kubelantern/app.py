@@ -124,6 +124,7 @@ def create_app(
         yield
         await plugin_calls.shutdown(state)
         await state.forwards.stop_all()
+        await state.shells.close()
         await state.health.stop()
         await store.aclose()
         if oidc is not None:

@@ -363,6 +363,22 @@ OPTIONS: tuple[Option, ...] = (
         choices=("auto", "on", "off"),
     ),
     Option(
+        "node_shell",
+        "Offer Shell on nodes: a privileged pod (hostPID, hostNetwork, nsenter into PID 1) "
+        "created with the person's own credentials. Off unless turned on.",
+        default=False,
+        kind="bool",
+    ),
+    Option("node_shell_image", "Image of node shell pods (needs nsenter).", default="busybox"),
+    Option("node_shell_namespace", "Namespace node shell pods are created in.", default="default"),
+    Option(
+        "node_shell_ttl",
+        "Seconds a node shell pod may live (activeDeadlineSeconds, and Kubelantern deletes "
+        "it then if the browser went away).",
+        default=3600,
+        kind="int",
+    ),
+    Option(
         "debug_images",
         "Images offered by Debug on a pod (an ephemeral container); the first is the "
         "default; repeatable (env: ','-separated, as images have ':' tags). Only these "
@@ -449,6 +465,10 @@ class Settings:
     plugin_setting: tuple[str, ...] = ()
     port_forward: str = "auto"
     debug_images: tuple[str, ...] = ("busybox",)
+    node_shell: bool = False
+    node_shell_image: str = "busybox"
+    node_shell_namespace: str = "default"
+    node_shell_ttl: int = 3600
     trace_plugins: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 

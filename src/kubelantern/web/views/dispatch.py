@@ -14,6 +14,7 @@ from kubelantern.web.views import (
     detail,
     edit,
     logs,
+    nodeshell,
     overview,
     portforward,
     proxy,
@@ -55,6 +56,8 @@ async def cluster_path(request: Request) -> Response:
             return await edit.edit_page(request, cluster, resource, None, name)
         case ["namespaces", ns, resource, name, "edit"]:
             return await edit.edit_page(request, cluster, resource, ns, name)
+        case ["nodes", name, "shell"]:
+            return await nodeshell.shell_page(request, cluster, name)
         case ["nodes", name, "drain"]:
             return await actions.drain_page(request, cluster, "nodes", name)
         case [last] if wanted := export_views.requested(request, last):
