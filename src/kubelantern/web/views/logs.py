@@ -182,7 +182,9 @@ async def stream_links(
             decision = {"allowed": False, "reason": "Kubelantern is read-only for this cluster"}
         links[key] = decision
     if rt.name in ("pods", "deployments.apps"):
-        on, why = portforward_views.enabled(app_state(request).settings, cluster)
+        on, why = portforward_views.enabled(
+            app_state(request).settings, cluster, app_state(request).desktop
+        )
         check = Check(
             verb="create", resource="pods", subresource="portforward", namespace=namespace
         )

@@ -31,7 +31,7 @@ from kubelantern.web.state import app_state
 KIND_OF = {"pods": "pods", "services": "services", "deployments.apps": "deployments"}
 
 
-def enabled(settings: Settings, cluster: Cluster) -> tuple[bool, str]:
+def enabled(settings: Settings, cluster: Cluster, desktop: bool = False) -> tuple[bool, str]:
     """Whether forwards may be opened, and why not.
 
     A forward listens on the Kubelantern machine's 127.0.0.1: on a shared server
@@ -40,7 +40,7 @@ def enabled(settings: Settings, cluster: Cluster) -> tuple[bool, str]:
     """
     if settings.port_forward == "off":
         return False, "Port-forward is turned off (--port-forward off)."
-    if settings.port_forward == "on":
+    if settings.port_forward == "on" or desktop:
         return True, ""
     try:
         loopback = ipaddress.ip_address(settings.host).is_loopback
@@ -97,7 +97,7 @@ async def forward_page(
         namespace=namespace,
     )
     state = app_state(request)
-    on, why = enabled(state.settings, cluster)
+    on, why = enabled(state.settings, cluster, state.desktop)
     decision = await can(
         cluster,
         creds,
@@ -140,7 +140,7 @@ async def forward_post(
     request: Request, cluster: Cluster, resource: str, namespace: str, name: str
 ) -> Response:
     state = app_state(request)
-    on, why = enabled(state.settings, cluster)
+    on, why = enabled(state.settings, cluster, state.desktop)
     if not on:
         err = errors.BadRequest(why)
         err.status, err.title = 403, "Port-forward not offered"
