@@ -89,8 +89,8 @@ class App(BaseHTTPRequestHandler):
 class Target:
     ns: str
     port: int
-    service: str = "web"
-    pod: str = "web"
+    service: str = "proxied"
+    pod: str = "proxied"
 
 
 @contextmanager
@@ -141,6 +141,8 @@ def proxied_target(cluster: RealCluster) -> Iterator[Target]:
         yield t
     finally:
         kube.http.delete(f"/api/v1/namespaces/{ns}", params={"gracePeriodSeconds": "0"})
+        # Gone before the next tests, which count namespaces.
+        kube.wait_gone(f"/api/v1/namespaces/{ns}", timeout=90)
         kube.close()
         server.shutdown()
 
