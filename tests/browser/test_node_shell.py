@@ -40,7 +40,6 @@ def test_node_shell_from_the_node_page(
         pod = page.url.split("/pods/")[1].split("/")[0]
         assert pod.startswith("node-shell-kwok-node-0-")
         path = f"/api/v1/namespaces/{NS}/pods/{pod}"
-        assert kube.must(path)["spec"]["nodeName"] == "kwok-node-0"
         page.close()
         wait_until(
             lambda: (
