@@ -45,6 +45,7 @@ from kubelantern.web.views import auth as auth_views
 from kubelantern.web.views import clusters as cluster_views
 from kubelantern.web.views import exec as exec_views
 from kubelantern.web.views import plugins as plugin_views
+from kubelantern.web.views import portforward as portforward_views
 from kubelantern.web.views import search as search_views
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ def create_app(
             state.health.watch(cluster.slug, cluster.client)
         yield
         await plugin_calls.shutdown(state)
+        await state.forwards.stop_all()
+        await state.shells.close()
         await state.health.stop()
         await store.aclose()
         if oidc is not None:
@@ -143,6 +146,8 @@ def create_app(
         Route("/-/clusters/{cluster}/share", addcluster.share_cluster, methods=["POST"]),
         Route("/-/whoami", auth_views.whoami),
         Route("/-/activity", activity_views.activity_page),
+        Route("/-/portforwards", portforward_views.forwards_page),
+        Route("/-/portforwards/{id}/stop", portforward_views.stop_forward, methods=["POST"]),
         Route("/-/login", auth_views.login_page, methods=["GET"]),
         Route("/-/login", auth_views.login_submit, methods=["POST"]),
         Route("/-/logout", auth_views.logout, methods=["POST"]),

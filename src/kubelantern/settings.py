@@ -60,6 +60,8 @@ class Option:
     default: Any = None
     kind: str = "str"  # str | int | float | bool | list
     choices: tuple[str, ...] | None = None
+    separator: str = os.pathsep
+    """How a list is split in its environment variable."""
 
     @property
     def flag(self) -> str:
@@ -353,6 +355,39 @@ OPTIONS: tuple[Option, ...] = (
         kind="list",
     ),
     Option(
+        "port_forward",
+        "Offer port-forward (a listener on 127.0.0.1 of the machine Kubelantern runs on): "
+        "auto = only when it is the person's own machine (auth mode kubeconfig, not "
+        "--in-cluster, listening on a loopback address).",
+        default="auto",
+        choices=("auto", "on", "off"),
+    ),
+    Option(
+        "node_shell",
+        "Offer Shell on nodes: a privileged pod (hostPID, hostNetwork, nsenter into PID 1) "
+        "created with the person's own credentials. Off unless turned on.",
+        default=False,
+        kind="bool",
+    ),
+    Option("node_shell_image", "Image of node shell pods (needs nsenter).", default="busybox"),
+    Option("node_shell_namespace", "Namespace node shell pods are created in.", default="default"),
+    Option(
+        "node_shell_ttl",
+        "Seconds a node shell pod may live (activeDeadlineSeconds, and Kubelantern deletes "
+        "it then if the browser went away).",
+        default=3600,
+        kind="int",
+    ),
+    Option(
+        "debug_images",
+        "Images offered by Debug on a pod (an ephemeral container); the first is the "
+        "default; repeatable (env: ','-separated, as images have ':' tags). Only these "
+        "can be started.",
+        default=("busybox",),
+        kind="list",
+        separator=",",
+    ),
+    Option(
         "plugin_setting",
         "A plugin setting as PLUGIN.NAME=VALUE; repeatable. The variable "
         "KUBELANTERN_PLUGIN_<PLUGIN>_<NAME> overrides it.",
@@ -428,6 +463,12 @@ class Settings:
     disable_plugin: tuple[str, ...] = ()
     allow_plugin: tuple[str, ...] = ()
     plugin_setting: tuple[str, ...] = ()
+    port_forward: str = "auto"
+    debug_images: tuple[str, ...] = ("busybox",)
+    node_shell: bool = False
+    node_shell_image: str = "busybox"
+    node_shell_namespace: str = "default"
+    node_shell_ttl: int = 3600
     trace_plugins: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -477,7 +518,7 @@ def _convert(option: Option, raw: str) -> Any:
     if option.kind == "bool":
         return _parse_bool(raw)
     if option.kind == "list":
-        return tuple(p for p in raw.split(os.pathsep) if p)
+        return tuple(p.strip() for p in raw.split(option.separator) if p.strip())
     if option.choices and raw not in option.choices:
         raise ValueError(f"{option.env} must be one of {', '.join(option.choices)}")
     if option.name == "listen":

@@ -56,3 +56,10 @@ def test_kubeconfig_paths_follow_kubectl(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("KUBECONFIG", "/one:/two")
     assert settings.Settings().kubeconfig_paths() == ["/one", "/two"]
     assert settings.Settings(kubeconfig=("/flag",)).kubeconfig_paths() == ["/flag"]
+
+
+def test_debug_images_env_keeps_image_tags() -> None:
+    env = {"KUBELANTERN_DEBUG_IMAGES": "busybox:1.36, nicolaka/netshoot:v0.13"}
+    cfg = settings.resolve(parse(), environ=env)
+    assert cfg.debug_images == ("busybox:1.36", "nicolaka/netshoot:v0.13")
+    assert settings.resolve(parse(), environ={}).debug_images == ("busybox",)

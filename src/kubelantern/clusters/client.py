@@ -11,6 +11,7 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -110,6 +111,9 @@ class ClusterClient:
             "proxy": self.config.proxy_url,
             "trust_env": False,
             "headers": {"User-Agent": "kubelantern"},
+            # Never keep cookies: answers proxied from applications (services/proxy)
+            # may set some, and the client is shared by every user of the cluster.
+            "cookies": CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             "event_hooks": metrics.httpx_hooks(self.metrics_name),  # API calls by status
         }
         stream_limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
@@ -185,6 +189,18 @@ class ClusterClient:
             resource=resource,
             namespace=namespace,
         )
+
+    def raise_for(
+        self,
+        response: httpx.Response,
+        body: bytes,
+        *,
+        verb: str | None,
+        resource: str | None,
+        namespace: str | None,
+    ) -> None:
+        """Raise the ApiError for an answer read with ``stream(raise_errors=False)``."""
+        self._raise_for(response, body, verb=verb, resource=resource, namespace=namespace)
 
     def _transport_error(self, exc: httpx.TransportError) -> errors.KubelanternError:
         metrics.api_error(self.metrics_name, exc)
@@ -290,8 +306,13 @@ class ClusterClient:
         verb: str | None = None,
         resource: str | None = None,
         namespace: str | None = None,
+        raise_errors: bool = True,
     ) -> AsyncIterator[httpx.Response]:
-        """A streaming request (watch, logs); errors are raised before the body."""
+        """A streaming request (watch, logs); errors are raised before the body.
+
+        ``raise_errors=False`` hands 4xx/5xx answers back too: the service proxy
+        passes an application's own error pages through.
+        """
         http = await self._client(streaming=True)
         hdrs = await self._headers(credentials, headers)
         try:
@@ -309,7 +330,7 @@ class ClusterClient:
         except httpx.TransportError as exc:
             raise self._transport_error(exc) from exc
         try:
-            if response.status_code >= 400:
+            if response.status_code >= 400 and raise_errors:
                 body = await response.aread()
                 self._raise_for(response, body, verb=verb, resource=resource, namespace=namespace)
             yield response

@@ -16,7 +16,9 @@ from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.health import HealthMonitor
 from kubelantern.clusters.runtime import RuntimeClusters
 from kubelantern.clusters.store import ClusterStore
+from kubelantern.operate.nodeshell import ShellPods
 from kubelantern.settings import Settings
+from kubelantern.streams.portforward import PortForwards
 
 if TYPE_CHECKING:
     from kubelantern.plugins.manager import Plugins
@@ -38,6 +40,8 @@ class AppState:
     sessions: SessionLifetime = field(
         default_factory=lambda: SessionLifetime(8 * 3600, 3600, MemoryRevocations())
     )
+    forwards: PortForwards = field(default_factory=PortForwards)  # port-forwards of this process
+    shells: ShellPods = field(default_factory=ShellPods)  # node shell pods of this process
 
 
 def app_state(request: Request) -> AppState:

@@ -28,8 +28,11 @@ from kubelantern.resources.discovery import ResourceType
 from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
+from kubelantern.web.views import debug as debug_views
 from kubelantern.web.views import edit as edit_views
 from kubelantern.web.views import helm as helm_views
+from kubelantern.web.views import nodeshell as nodeshell_views
+from kubelantern.web.views import portforward as portforward_views
 
 
 def _is_htmx(request: Request) -> bool:
@@ -89,6 +92,12 @@ async def post(request: Request) -> Response:
                 )
             case ["actions", action]:
                 return await action_view(request, cluster, resource, ns, name, action)
+            case ["shell"] if resource == "nodes" and ns is None:
+                return await nodeshell_views.shell_post(request, cluster, name)
+            case ["portforward"] if ns:
+                return await portforward_views.forward_post(request, cluster, resource, ns, name)
+            case ["debug"] if resource == "pods" and ns:
+                return await debug_views.debug_post(request, cluster, ns, name)
     raise errors.BadRequest(f"nothing accepts a POST at {request.url.path}")
 
 

@@ -36,6 +36,7 @@ from kubelantern.resources.relations import Lookup, conditions, events_of, owner
 from kubelantern.resources.sections.config import redact_secret, reveal
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
+from kubelantern.web.views import proxy
 from kubelantern.web.views.actions import detail_actions
 from kubelantern.web.views.resources import list_url
 
@@ -170,7 +171,7 @@ async def detail_view(
         return {}
 
     # The fragment is the body only: no sidebar, and the action buttons stay as they are.
-    events, section, nav, actions, extra = await asyncio.gather(
+    events, section, nav, actions, extra, opens = await asyncio.gather(
         events_of(lk, raw),
         kind_section(lk, rt, raw),
         nav_context(request, cluster, ns, current=rt.name) if html and not fragment else nothing(),
@@ -178,6 +179,7 @@ async def detail_view(
         plugin_calls.detail_sections(
             request, cluster, rt, redact_secret(raw) if is_secret(rt) else raw
         ),
+        proxy.open_links(request, cluster, rt.name, raw) if rt.group == "" else nothing(),
     )
     managed = q.get("managedFields") in ("1", "true")
     shown = redact_secret(raw) if is_secret(rt) else raw
@@ -199,6 +201,7 @@ async def detail_view(
     }
     data.update(actions)
     data.update(extra)  # plugins' sections: pluginSections, hiddenSections
+    data.update(opens)  # "Open" on service and pod ports: openPorts, openAccess
     if not html:
         return render(request, "detail.html", data)
     data["yaml"] = to_yaml(obj)

@@ -8,7 +8,19 @@ from starlette.responses import RedirectResponse, Response
 from kubelantern import errors
 from kubelantern.web import live
 from kubelantern.web.state import app_state
-from kubelantern.web.views import actions, detail, edit, logs, overview, resources, search
+from kubelantern.web.views import (
+    actions,
+    debug,
+    detail,
+    edit,
+    logs,
+    nodeshell,
+    overview,
+    portforward,
+    proxy,
+    resources,
+    search,
+)
 from kubelantern.web.views import exec as exec_views
 from kubelantern.web.views import export as export_views
 from kubelantern.web.views import helm as helm_views
@@ -38,10 +50,14 @@ async def cluster_path(request: Request) -> Response:
             return await helm_views.list_view(request, cluster, ns)
         case ["namespaces", ns, "helm", release]:
             return await helm_views.release_view(request, cluster, ns, release)
+        case ["namespaces", ns, ("services" | "pods") as resource, target, "proxy", *_]:
+            return await proxy.proxy_view(request, cluster, resource, ns, target)
         case [resource, name, "edit"]:  # before lists: /namespaces/<ns>/edit edits a Namespace
             return await edit.edit_page(request, cluster, resource, None, name)
         case ["namespaces", ns, resource, name, "edit"]:
             return await edit.edit_page(request, cluster, resource, ns, name)
+        case ["nodes", name, "shell"]:
+            return await nodeshell.shell_page(request, cluster, name)
         case ["nodes", name, "drain"]:
             return await actions.drain_page(request, cluster, "nodes", name)
         case [last] if wanted := export_views.requested(request, last):
@@ -56,6 +72,10 @@ async def cluster_path(request: Request) -> Response:
             return await detail.detail_view(request, cluster, resource, ns, name)
         case ["namespaces", ns, resource, name, "logs", *rest]:
             return await logs.logs_view(request, cluster, resource, ns, name, rest)
+        case ["namespaces", ns, resource, name, "portforward"]:
+            return await portforward.forward_page(request, cluster, resource, ns, name)
+        case ["namespaces", ns, "pods", name, "debug"]:
+            return await debug.debug_page(request, cluster, ns, name)
         case ["namespaces", ns, resource, name, ("exec" | "attach") as action]:
             return await exec_views.terminal_view(request, cluster, resource, ns, name, action)
         case [resource, name]:

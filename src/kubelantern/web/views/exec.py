@@ -44,7 +44,7 @@ from kubelantern import errors
 from kubelantern.auth import credentials_for, identity_key
 from kubelantern.auth.access import Check, can
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import audit
+from kubelantern.operate import audit, nodeshell
 from kubelantern.operate.readonly import is_read_only, refusal
 from kubelantern.streams import logs as podlogs
 from kubelantern.streams.remote import (
@@ -286,7 +286,26 @@ async def relay(websocket: WebSocket, session: ChannelSocket) -> RelayEnd:
 
 
 async def terminal_socket(websocket: WebSocket) -> None:
-    """``WS …/pods/{name}/exec|attach``: a shell session for the signed-in person."""
+    """``WS …/pods/{name}/exec|attach``: a shell session for the signed-in person.
+
+    A node shell pod this process created is deleted when its attach ends
+    (``operate.nodeshell``): it exists only for that session.
+    """
+    try:
+        await _terminal_session(websocket)
+    finally:
+        params = websocket.path_params
+        if params.get("action") == "attach":
+            shell = _state(websocket).shells.forget(
+                params["cluster"], params["namespace"], params["name"]
+            )
+            if shell is not None:
+                with contextlib.suppress(errors.KubelanternError):
+                    await nodeshell.delete(shell.cluster, shell.creds, shell.namespace, shell.name)
+                log.info("node shell pod %s/%s deleted: session ended", shell.namespace, shell.name)
+
+
+async def _terminal_session(websocket: WebSocket) -> None:
     params = websocket.path_params
     action = params["action"]
     if action not in ACTIONS or not same_origin(websocket):

@@ -39,6 +39,7 @@ from kubelantern.streams.logs import Line, LogOptions, NewSource, Notice, Source
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
+from kubelantern.web.views import portforward as portforward_views
 
 log = logging.getLogger(__name__)
 
@@ -170,16 +171,30 @@ async def stream_links(
     identity = identity_key(request, cluster)
     checks = [("logs", "log")]
     if rt.name == "pods":
-        checks += [("exec", "exec"), ("attach", "attach")]
+        checks += [("exec", "exec"), ("attach", "attach"), ("debug", "ephemeralcontainers")]
     read_only = is_read_only(app_state(request).settings, cluster)
     links: dict[str, dict[str, Any]] = {}
     for key, sub in checks:
-        verb = "get" if sub == "log" else "create"
+        verb = {"log": "get", "ephemeralcontainers": "patch"}.get(sub, "create")
         check = Check(verb=verb, resource="pods", subresource=sub, namespace=namespace)
         decision = (await can(cluster, creds, identity, check)).to_dict()
         if read_only and sub != "log":
             decision = {"allowed": False, "reason": "Kubelantern is read-only for this cluster"}
         links[key] = decision
+    if rt.name in ("pods", "deployments.apps"):
+        on, why = portforward_views.enabled(
+            app_state(request).settings, cluster, app_state(request).desktop
+        )
+        check = Check(
+            verb="create", resource="pods", subresource="portforward", namespace=namespace
+        )
+        decision = (await can(cluster, creds, identity, check)).to_dict()
+        if not on or read_only:
+            decision = {
+                "allowed": False,
+                "reason": why or "Kubelantern is read-only for this cluster",
+            }
+        links["portforward"] = decision
     base = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
     data = {"objectUrl": base, "links": links, "pod": rt.name == "pods"}
     return render(request, "_stream_links.html", data)
