@@ -106,6 +106,10 @@ def test_every_url_on_the_pages_carries_the_prefix_and_answers(
     for url, attr in sorted(seen.items()):
         if attr in ("action", "hx-post", "formaction") or "logout" in url:
             continue  # writes: not crawled
+        if "/proxy/" in url:
+            # "Open" links reach the workload itself through the API server's proxy;
+            # the seeded pods' IPs are not on this machine, so nothing may be sent there.
+            continue
         if fetched >= MAX_FETCH:
             break
         fetched += 1
