@@ -160,7 +160,7 @@ class ClusterClient:
                 await client.aclose()
         self._http = self._stream_http = None
 
-    def _raise_for(
+    def raise_for(
         self,
         response: httpx.Response,
         body: bytes,
@@ -169,6 +169,7 @@ class ClusterClient:
         resource: str | None,
         namespace: str | None,
     ) -> None:
+        """Raise the ApiError of an error answer; public for ``stream(raise_errors=False)``."""
         try:
             status_doc = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError:
@@ -189,18 +190,6 @@ class ClusterClient:
             resource=resource,
             namespace=namespace,
         )
-
-    def raise_for(
-        self,
-        response: httpx.Response,
-        body: bytes,
-        *,
-        verb: str | None,
-        resource: str | None,
-        namespace: str | None,
-    ) -> None:
-        """Raise the ApiError for an answer read with ``stream(raise_errors=False)``."""
-        self._raise_for(response, body, verb=verb, resource=resource, namespace=namespace)
 
     def _transport_error(self, exc: httpx.TransportError) -> errors.KubelanternError:
         metrics.api_error(self.metrics_name, exc)
@@ -274,7 +263,7 @@ class ClusterClient:
                 if own and not self.anonymous and self.own_credentials.uses_exec:
                     continue  # a fresh exec credential may be accepted
             if response.status_code >= 400:
-                self._raise_for(
+                self.raise_for(
                     response, response.content, verb=verb, resource=resource, namespace=namespace
                 )
             return response
@@ -332,7 +321,7 @@ class ClusterClient:
         try:
             if response.status_code >= 400 and raise_errors:
                 body = await response.aread()
-                self._raise_for(response, body, verb=verb, resource=resource, namespace=namespace)
+                self.raise_for(response, body, verb=verb, resource=resource, namespace=namespace)
             yield response
         finally:
             await response.aclose()
