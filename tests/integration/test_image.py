@@ -109,6 +109,15 @@ def test_the_image_serves_pages_and_its_frontend(served: tuple[str, int]) -> Non
     assert script.status_code == 200 and len(script.content) > 1000
 
 
+def test_the_image_carries_helm_for_release_actions(
+    served: tuple[str, int], cluster: RealCluster
+) -> None:
+    base, _pid = served
+    page = httpx.get(f"{base}/c/{cluster.name}/helm.json", timeout=30)
+    assert page.status_code == 200, page.text
+    assert page.json()["helm"]["available"] is True, page.json()["helm"]
+
+
 def test_the_image_runs_as_10001_on_a_read_only_root(served: tuple[str, int]) -> None:
     _base, pid = served
     status = Path(f"/proc/{pid}/status").read_text()
