@@ -115,6 +115,7 @@ def create_app(
     addcluster.load_added(state)
     store.apply_overrides(settings.cluster_names, settings.cluster_namespaces)
     state.jinja.globals["auth_user"] = auth_views.current_user
+    state.jinja.globals["node_shell_enabled"] = settings.node_shell  # the node page's button
     state.jinja.globals.update(readonly.template_globals(settings, store))
 
     @contextlib.asynccontextmanager

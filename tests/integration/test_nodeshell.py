@@ -62,6 +62,9 @@ def shell_pods(kube: Kube) -> list[dict[str, object]]:
 
 
 def test_off_by_default(admin: TestClient, cluster: RealCluster) -> None:
+    node = admin.get(f"/c/{cluster.name}/nodes/{NODE}")
+    assert node.status_code == 200
+    assert 'data-action="node-shell"' not in node.text  # no button for what is off
     page = admin.get(f"/c/{cluster.name}/nodes/{NODE}/shell")
     assert page.status_code == 200
     assert 'data-denied="node-shell"' in page.text and "--node-shell" in page.text
