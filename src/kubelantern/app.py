@@ -25,6 +25,7 @@ from kubelantern.clusters.incluster import in_cluster_config
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import ClusterStore
 from kubelantern.desktop import LocalTokenGate
+from kubelantern.lifecycle import Lifecycle
 from kubelantern.operate import readonly
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.plugins import manager as plugin_manager
@@ -79,8 +80,12 @@ def create_app(
     clusters: list[ClusterConfig] | None = None,
     local_token: str | None = None,
     plugins: Iterable[object] = (),
+    lifecycle: Lifecycle | None = None,
 ) -> ASGIApp:
     """The app; ``local_token`` is desktop mode's per-run key (``kubelantern.desktop``).
+
+    ``lifecycle`` is the app's shutdown switch, given when the server must
+    reach it (``kubelantern serve`` hands it to ``GracefulServer``).
 
     ``plugins`` are plugin objects registered in addition to the installed and
     ``--plugins-dir`` ones (``kubelantern.testing.make_app`` passes them).
@@ -104,6 +109,7 @@ def create_app(
         oidc=oidc,
         plugins=loaded,
         sessions=sessions,
+        lifecycle=lifecycle or Lifecycle(),
     )
     desktop = local_token is not None
     execplugin.pass_environment(
@@ -124,6 +130,8 @@ def create_app(
         for cluster in store:
             state.health.watch(cluster.slug, cluster.client)
         yield
+        state.lifecycle.begin_shutdown()  # this app's streams only
+        await state.drains.cancel_all()
         await plugin_calls.shutdown(state)
         await state.forwards.stop_all()
         await state.shells.close()
@@ -209,6 +217,7 @@ def create_app(
             RequestLog(app),
             clusters=store,
             monitor=state.health,
+            lifecycle=state.lifecycle,
             prefix=settings.prefix,
             require_clusters=settings.require_clusters,
         )

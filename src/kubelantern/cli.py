@@ -73,7 +73,7 @@ def serve(args: argparse.Namespace) -> int:
     from kubelantern.app import create_app
     from kubelantern.auth.config import AuthConfigError
     from kubelantern.clusters.kubeconfig import KubeconfigError
-    from kubelantern.lifecycle import GracefulServer
+    from kubelantern.lifecycle import GracefulServer, Lifecycle
     from kubelantern.web import assets
 
     cfg = settings.resolve(args)
@@ -98,7 +98,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"kubelantern: {desktop_mode.WINDOW_HELP}", file=sys.stderr)
         return 2
     try:
-        app = create_app(cfg, local_token=token)
+        lifecycle = Lifecycle()
+        app = create_app(cfg, local_token=token, lifecycle=lifecycle)
     except (KubeconfigError, AuthConfigError) as exc:
         return refuse(str(exc))
     sockets: list[socket.socket] | None = None
@@ -128,7 +129,7 @@ def serve(args: argparse.Namespace) -> int:
     }
     if sockets is None:
         config.update(host=cfg.host, port=cfg.port)
-    server = GracefulServer(uvicorn.Config(app, **config))
+    server = GracefulServer(uvicorn.Config(app, **config), lifecycle)
     if webview is not None and sockets is not None:
         return desktop_mode.run_window(webview, server, sockets, url)
     if local and args.browser:

@@ -5,8 +5,9 @@ every open response to finish. A live list (Server-Sent Events) or a log
 follow never finishes, so without help every SIGTERM would hold the pod for
 the whole grace period and then cut those streams mid-chunk. Instead:
 
-* ``GracefulServer`` (used by ``kubelantern serve``) calls ``begin_shutdown()``
-  first thing in uvicorn's shutdown;
+* ``GracefulServer`` (used by ``kubelantern serve``) calls the app's
+  ``Lifecycle.begin_shutdown()`` first thing in uvicorn's shutdown (the app's
+  own lifespan shutdown calls it too);
 * ``web/ops.py`` registers each open event stream with ``stream_scope()``;
   ``begin_shutdown()`` ends them all at once: the view's generator is
   cancelled (its ``finally`` blocks stop the upstream watches) and the
@@ -15,7 +16,8 @@ the whole grace period and then cut those streams mid-chunk. Instead:
 * WebSockets (terminals) are closed by uvicorn itself with code 1012
   ("service restart"), which the terminal page reports.
 
-The state is per process: only a real server process ever shuts down.
+The state belongs to one app (``AppState.lifecycle``): shutting one app down
+leaves the streams of another app in the same process alone.
 """
 
 from __future__ import annotations
@@ -30,49 +32,54 @@ import uvicorn
 
 log = logging.getLogger(__name__)
 
-_shutting_down = False
-_streams: set[asyncio.Timeout] = set()
 
+class Lifecycle:
+    """One app's shutdown switch and the event streams it ends (``AppState.lifecycle``)."""
 
-def shutting_down() -> bool:
-    return _shutting_down
+    def __init__(self) -> None:
+        self.shutting_down = False
+        self._streams: set[asyncio.Timeout] = set()
 
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
 
-def begin_shutdown() -> None:
-    """End every registered stream now; streams started later end at once."""
-    global _shutting_down
-    _shutting_down = True
-    if _streams:
-        log.info("shutting down: ending %d open stream(s)", len(_streams))
-    loop = asyncio.get_running_loop()
-    for scope in list(_streams):
-        scope.reschedule(loop.time())
+    def begin_shutdown(self) -> None:
+        """End every registered stream now; streams started later end at once."""
+        self.shutting_down = True
+        if self._streams:
+            log.info("shutting down: ending %d open stream(s)", len(self._streams))
+        loop = asyncio.get_running_loop()
+        for scope in list(self._streams):
+            scope.reschedule(loop.time())
 
+    @asynccontextmanager
+    async def stream_scope(self) -> AsyncIterator[asyncio.Timeout]:
+        """Run a stream until it ends or shutdown begins (then ``TimeoutError`` is raised).
 
-@asynccontextmanager
-async def stream_scope() -> AsyncIterator[asyncio.Timeout]:
-    """Run a stream until it ends or shutdown begins (then ``TimeoutError`` is raised).
+        Entered *before* the response is known to be a stream; ``register`` then
+        arms it once the response turns out to be one.
+        """
+        async with asyncio.timeout(None) as scope:
+            try:
+                yield scope
+            finally:
+                self._streams.discard(scope)
 
-    Entered *before* the response is known to be a stream; ``register`` then
-    arms it once the response turns out to be one.
-    """
-    async with asyncio.timeout(None) as scope:
-        try:
-            yield scope
-        finally:
-            _streams.discard(scope)
-
-
-def register(scope: asyncio.Timeout) -> None:
-    """Arm ``scope``: shutdown (now or later) ends the stream it guards."""
-    _streams.add(scope)
-    if _shutting_down:
-        scope.reschedule(asyncio.get_running_loop().time())
+    def register(self, scope: asyncio.Timeout) -> None:
+        """Arm ``scope``: shutdown (now or later) ends the stream it guards."""
+        self._streams.add(scope)
+        if self.shutting_down:
+            scope.reschedule(asyncio.get_running_loop().time())
 
 
 class GracefulServer(uvicorn.Server):
-    """uvicorn's server, ending our streams before it waits for open responses."""
+    """uvicorn's server, ending the app's streams before it waits for open responses."""
+
+    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle) -> None:
+        super().__init__(config)
+        self.lifecycle = lifecycle
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        begin_shutdown()
+        self.lifecycle.begin_shutdown()
         await super().shutdown(sockets)

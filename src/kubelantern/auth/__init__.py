@@ -1,7 +1,9 @@
 """Who the user is, and which credentials their requests carry.
 
-Every view asks ``credentials_for(request, cluster)`` and passes the answer to
-the cluster client; per-user caches key on ``identity_key(request, cluster)``.
+The web layer asks ``credentials_for(request, cluster)`` once per request and
+cluster (``kubelantern.web.context``) and passes the answer to the cluster
+client; per-user caches key on ``identity_key(request, cluster)``. Permission
+checks go through the request context too (``ClusterContext.can``).
 The cluster's auth mode (``Cluster.auth_mode``) decides:
 
 ========== ====================================================================
@@ -22,12 +24,11 @@ identity.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 
 from starlette.requests import HTTPConnection
 
 from kubelantern import errors
-from kubelantern.auth.access import Check, Decision, can
+from kubelantern.auth.access import Check, Decision
 from kubelantern.auth.identity import RequestAuth
 from kubelantern.clusters.credentials import BearerToken, Credentials, Impersonation
 from kubelantern.clusters.store import Cluster
@@ -39,8 +40,6 @@ __all__ = [
     "NotSignedIn",
     "credentials_for",
     "identity_key",
-    "permission",
-    "permissions",
     "request_auth",
 ]
 
@@ -169,27 +168,3 @@ def identity_key(request: HTTPConnection, cluster: Cluster) -> str:
         return f"impersonate:{cluster.slug}:{_digest(user, *sorted(groups))}"
     token = _token_of(auth, mode)
     return f"{mode}:{cluster.slug}:{_digest(token)}" if token else f"anonymous:{cluster.slug}"
-
-
-async def permission(request: HTTPConnection, cluster: Cluster, check: Check) -> Decision:
-    """May this request's user do ``check``? (SelfSubjectAccessReview, cached per user.)
-
-    For hiding or disabling actions only; the API server enforces every request.
-    """
-    try:
-        creds = credentials_for(request, cluster)
-    except (NotSignedIn, ImpersonationRefused) as exc:
-        return Decision(False, exc.message)
-    return await can(cluster, creds, identity_key(request, cluster), check)
-
-
-async def permissions(
-    request: HTTPConnection, cluster: Cluster, checks: Mapping[str, Check]
-) -> dict[str, Decision]:
-    """Several named checks at once, e.g. ``{"edit": Check("patch", "deployments", "apps",
-    ns)}``; templates read ``allowed``/``reason`` (see ``_can.html``)."""
-    import asyncio
-
-    names = list(checks)
-    decisions = await asyncio.gather(*(permission(request, cluster, checks[n]) for n in names))
-    return dict(zip(names, decisions, strict=True))

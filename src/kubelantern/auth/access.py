@@ -49,18 +49,70 @@ class Check:
         return f"{self.verb} {what}{where}"
 
 
-_cache: dict[tuple[str, str, Check], tuple[float, Decision]] = {}
+class AccessCache:
+    """Access and rules reviews answered recently, per cluster and identity (``TTL`` s).
+
+    One per app (``AppState.access``), so two apps in one process never see each
+    other's answers; bounded by ``max_entries`` per kind of review.
+    """
+
+    def __init__(self, ttl: float = TTL, max_entries: int = _MAX_ENTRIES) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._checks: dict[tuple[str, str, Check], tuple[float, Decision]] = {}
+        self._rules: dict[tuple[str, str, str], tuple[float, list[dict[str, object]] | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._checks) + len(self._rules)
+
+    async def can(
+        self, cluster: Cluster, credentials: Credentials | None, identity: str, check: Check
+    ) -> Decision:
+        """Whether ``identity`` (a stable key of the credentials) may do ``check``."""
+        key = (cluster.slug, identity, check)
+        hit = self._checks.get(key)
+        now = time.monotonic()
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        decision = await review(cluster, credentials, check)
+        if len(self._checks) > self.max_entries:
+            self._checks.clear()
+        self._checks[key] = (now, decision)
+        return decision
+
+    async def can_all(
+        self, cluster: Cluster, credentials: Credentials | None, identity: str, checks: list[Check]
+    ) -> list[Decision]:
+        """Several checks at once, concurrently."""
+        return list(
+            await asyncio.gather(*(self.can(cluster, credentials, identity, c) for c in checks))
+        )
+
+    async def resource_rules(
+        self, cluster: Cluster, credentials: Credentials | None, identity: str, namespace: str
+    ) -> list[dict[str, object]] | None:
+        """SelfSubjectRulesReview's resource rules in a namespace (None if it failed).
+
+        A UI hint only: the review may be incomplete with webhook authorizers.
+        """
+        key = (cluster.slug, identity, namespace)
+        hit = self._rules.get(key)
+        now = time.monotonic()
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        rules = await rules_review(cluster, credentials, namespace)
+        if len(self._rules) > self.max_entries:
+            self._rules.clear()
+        self._rules[key] = (now, rules)
+        return rules
+
+    def clear(self) -> None:
+        self._checks.clear()
+        self._rules.clear()
 
 
-async def can(
-    cluster: Cluster, credentials: Credentials | None, identity: str, check: Check
-) -> Decision:
-    """Whether ``identity`` (a stable key of the credentials) may do ``check``."""
-    key = (cluster.slug, identity, check)
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit and now - hit[0] < TTL:
-        return hit[1]
+async def review(cluster: Cluster, credentials: Credentials | None, check: Check) -> Decision:
+    """One SelfSubjectAccessReview, uncached; a failed review is a refusal saying why."""
     attrs: dict[str, str] = {"verb": check.verb, "resource": check.resource, "group": check.group}
     if check.namespace:
         attrs["namespace"] = check.namespace
@@ -73,7 +125,6 @@ async def can(
         "kind": "SelfSubjectAccessReview",
         "spec": {"resourceAttributes": attrs},
     }
-
     try:
         doc = await cluster.client.post_json(
             "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, credentials=credentials
@@ -83,35 +134,13 @@ async def can(
     status = doc.get("status") or {}
     allowed = bool(status.get("allowed"))
     reason = "" if allowed else f"RBAC does not let you {check.describe()}"
-    decision = Decision(allowed, reason)
-    if len(_cache) > _MAX_ENTRIES:
-        _cache.clear()
-    _cache[key] = (now, decision)
-    return decision
+    return Decision(allowed, reason)
 
 
-async def can_all(
-    cluster: Cluster, credentials: Credentials | None, identity: str, checks: list[Check]
-) -> list[Decision]:
-    """Several checks at once, concurrently."""
-    return list(await asyncio.gather(*(can(cluster, credentials, identity, c) for c in checks)))
-
-
-_rules_cache: dict[tuple[str, str, str], tuple[float, list[dict[str, object]] | None]] = {}
-
-
-async def resource_rules(
-    cluster: Cluster, credentials: Credentials | None, identity: str, namespace: str
+async def rules_review(
+    cluster: Cluster, credentials: Credentials | None, namespace: str
 ) -> list[dict[str, object]] | None:
-    """SelfSubjectRulesReview's resource rules in a namespace (None if it failed).
-
-    A UI hint only: the review may be incomplete with webhook authorizers.
-    """
-    key = (cluster.slug, identity, namespace)
-    hit = _rules_cache.get(key)
-    now = time.monotonic()
-    if hit and now - hit[0] < TTL:
-        return hit[1]
+    """One SelfSubjectRulesReview, uncached: the resource rules (None if it failed)."""
     body = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SelfSubjectRulesReview",
@@ -124,15 +153,9 @@ async def resource_rules(
             credentials=credentials,
             timeout=5.0,
         )
-        rules: list[dict[str, object]] | None = list(
-            (doc.get("status") or {}).get("resourceRules") or []
-        )
     except errors.KubelanternError:
-        rules = None
-    if len(_rules_cache) > _MAX_ENTRIES:
-        _rules_cache.clear()
-    _rules_cache[key] = (now, rules)
-    return rules
+        return None
+    return list((doc.get("status") or {}).get("resourceRules") or [])
 
 
 async def self_review(
@@ -155,8 +178,3 @@ async def self_review(
         "groups": list(info.get("groups") or []),
         "extra": info.get("extra") or {},
     }
-
-
-def clear_cache() -> None:
-    _cache.clear()
-    _rules_cache.clear()

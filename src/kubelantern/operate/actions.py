@@ -22,14 +22,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from kubelantern import errors
-from kubelantern.auth.access import Check, can_all
+from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.discovery import ResourceType
@@ -165,13 +165,18 @@ def offers(target: Target, obj: dict[str, Any]) -> list[Offer]:
     return out
 
 
-async def available(target: Target, identity: str, obj: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every offer with ``allowed`` and, if not, the reason (for a disabled button)."""
+async def available(
+    target: Target,
+    can_all: Callable[[list[Check]], Awaitable[list[Decision]]],
+    obj: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Every offer with ``allowed`` and, if not, the reason (for a disabled button).
+
+    ``can_all`` answers for this user (the request's ``ClusterContext.can_all``).
+    """
     result = []
     listed = offers(target, obj)
-    all_decisions = await asyncio.gather(
-        *(can_all(target.cluster, target.credentials, identity, list(o.checks)) for o in listed)
-    )
+    all_decisions = await asyncio.gather(*(can_all(list(o.checks)) for o in listed))
     for offer, decisions in zip(listed, all_decisions, strict=True):
         refused = [d for d in decisions if not d.allowed]
         result.append(

@@ -103,25 +103,32 @@ class ActivityStore:
         self._entries.clear()
 
 
-activity = ActivityStore()
-_whoami: dict[tuple[str, str], tuple[float, str]] = {}
+class WhoamiCache:
+    """User names the API server gave each (cluster, identity), for ``WHOAMI_TTL`` s."""
 
+    def __init__(self, ttl: float = WHOAMI_TTL, max_entries: int = MAX_IDENTITIES) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._names: dict[tuple[str, str], tuple[float, str]] = {}
 
-async def whoami(cluster: Cluster, credentials: Credentials | None, identity: str) -> str:
-    """The user name the API server gives these credentials (SelfSubjectReview)."""
-    key = (cluster.slug, identity)
-    now = time.monotonic()
-    hit = _whoami.get(key)
-    if hit and now - hit[0] < WHOAMI_TTL:
-        return hit[1]
-    try:
-        user = str((await self_review(cluster, credentials))["user"] or identity)
-    except errors.KubelanternError:
-        return identity  # not cached: the next write tries again
-    if len(_whoami) > MAX_IDENTITIES:
-        _whoami.clear()
-    _whoami[key] = (now, user)
-    return user
+    async def whoami(self, cluster: Cluster, credentials: Credentials | None, identity: str) -> str:
+        """The user name the API server gives these credentials (SelfSubjectReview)."""
+        key = (cluster.slug, identity)
+        now = time.monotonic()
+        hit = self._names.get(key)
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        try:
+            user = str((await self_review(cluster, credentials))["user"] or identity)
+        except errors.KubelanternError:
+            return identity  # not cached: the next write tries again
+        if len(self._names) > self.max_entries:
+            self._names.clear()
+        self._names[key] = (now, user)
+        return user
+
+    def clear(self) -> None:
+        self._names.clear()
 
 
 def result_of(exc: Exception | None) -> tuple[str, int, str]:
@@ -131,69 +138,6 @@ def result_of(exc: Exception | None) -> tuple[str, int, str]:
         refused = exc.status in (401, 403)
         return ("refused" if refused else "failed"), exc.status, exc.message
     return "failed", 500, type(exc).__name__
-
-
-async def record(
-    request: HTTPConnection,
-    cluster: Cluster,
-    *,
-    verb: str,
-    resource: str,
-    namespace: str | None,
-    name: str | None,
-    result: str,
-    status: int,
-    message: str = "",
-    url: str | None = None,
-) -> Entry:
-    """Log one write (or shell session) and keep it for the person's activity panel.
-
-    Takes any connection, so the terminal's WebSocket records its sessions too.
-    """
-    creds = credentials_for(request, cluster)
-    identity = identity_key(request, cluster)
-    user = await whoami(cluster, creds, identity)
-    entry = Entry(
-        time=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-        user=user,
-        cluster=cluster.slug,
-        verb=verb,
-        resource=resource,
-        namespace=namespace,
-        name=name,
-        result=result,
-        status=status,
-        message=message[:500],
-        url=url,
-    )
-    target = f"{namespace}/{name}" if namespace and name else (name or namespace or "-")
-    audit_log.log(
-        logging.INFO if result == "ok" else logging.WARNING,
-        "%s %s %s %s in cluster %s: %s (%d)%s",
-        user,
-        verb,
-        resource,
-        target,
-        cluster.slug,
-        result,
-        status,
-        f": {entry.message}" if entry.message else "",
-        extra={
-            "user": user,
-            "identity": identity,
-            "cluster": cluster.slug,
-            "verb": verb,
-            "resource": resource,
-            "namespace": namespace,
-            "object": name,
-            "result": result,
-            "status": status,
-            "detail": entry.message,
-            "request_id": (request.scope.get("state") or {}).get("request_id"),
-        },
-    )
-    activity.add(cluster.slug, identity, entry)
-    return entry
 
 
 @dataclass
@@ -206,42 +150,121 @@ class Note:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@asynccontextmanager
-async def audited(
-    request: Request,
-    cluster: Cluster,
-    *,
-    verb: str,
-    resource: str,
-    namespace: str | None,
-    name: str | None,
-    dry_run: bool = False,
-) -> AsyncIterator[Note]:
-    """Record the write done in the ``async with`` body: ok, or refused/failed and re-raise."""
-    note = Note()
-    if dry_run:
-        yield note
-        return
-    write = functools.partial(
-        record, request, cluster, verb=verb, resource=resource, namespace=namespace, name=name
-    )
-    try:
-        yield note
-    except Exception as exc:
-        result, status, message = result_of(exc)
-        await write(result=result, status=status, message=message)
-        raise
-    await write(
-        result="ok",
-        status=note.status,
-        message=note.message,
-        url=note.url,
-    )
+class Audit:
+    """This app's audit: the activity panel's entries and the names behind identities.
 
+    One per app (``AppState.audit``); the log lines go to the process's logger.
+    """
 
-def recent_for(
-    request: Request, clusters: Iterable[Cluster], limit: int = PER_IDENTITY
-) -> list[Entry]:
-    """The person's recent writes in every cluster (their identity may differ per cluster)."""
-    keys = [(c.slug, identity_key(request, c)) for c in clusters]
-    return activity.recent(keys, limit)
+    def __init__(self) -> None:
+        self.activity = ActivityStore()
+        self.names = WhoamiCache()
+
+    async def record(
+        self,
+        request: HTTPConnection,
+        cluster: Cluster,
+        *,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        name: str | None,
+        result: str,
+        status: int,
+        message: str = "",
+        url: str | None = None,
+    ) -> Entry:
+        """Log one write (or shell session) and keep it for the person's activity panel.
+
+        Takes any connection, so the terminal's WebSocket records its sessions too.
+        """
+        creds = credentials_for(request, cluster)
+        identity = identity_key(request, cluster)
+        user = await self.names.whoami(cluster, creds, identity)
+        entry = Entry(
+            time=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            user=user,
+            cluster=cluster.slug,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            name=name,
+            result=result,
+            status=status,
+            message=message[:500],
+            url=url,
+        )
+        target = f"{namespace}/{name}" if namespace and name else (name or namespace or "-")
+        audit_log.log(
+            logging.INFO if result == "ok" else logging.WARNING,
+            "%s %s %s %s in cluster %s: %s (%d)%s",
+            user,
+            verb,
+            resource,
+            target,
+            cluster.slug,
+            result,
+            status,
+            f": {entry.message}" if entry.message else "",
+            extra={
+                "user": user,
+                "identity": identity,
+                "cluster": cluster.slug,
+                "verb": verb,
+                "resource": resource,
+                "namespace": namespace,
+                "object": name,
+                "result": result,
+                "status": status,
+                "detail": entry.message,
+                "request_id": (request.scope.get("state") or {}).get("request_id"),
+            },
+        )
+        self.activity.add(cluster.slug, identity, entry)
+        return entry
+
+    @asynccontextmanager
+    async def audited(
+        self,
+        request: Request,
+        cluster: Cluster,
+        *,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        name: str | None,
+        dry_run: bool = False,
+    ) -> AsyncIterator[Note]:
+        """Record the write done in the ``async with`` body: ok, or refused/failed and re-raise."""
+        note = Note()
+        if dry_run:
+            yield note
+            return
+        write = functools.partial(
+            self.record,
+            request,
+            cluster,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            name=name,
+        )
+        try:
+            yield note
+        except Exception as exc:
+            result, status, message = result_of(exc)
+            await write(result=result, status=status, message=message)
+            raise
+        await write(
+            result="ok",
+            status=note.status,
+            message=note.message,
+            url=note.url,
+        )
+
+    def recent_for(
+        self, request: Request, clusters: Iterable[Cluster], limit: int = PER_IDENTITY
+    ) -> list[Entry]:
+        """The person's recent writes in every cluster (their identity may differ per cluster)."""
+        keys = [(c.slug, identity_key(request, c)) for c in clusters]
+        return self.activity.recent(keys, limit)

@@ -221,7 +221,12 @@ async def _wait_established(cluster: Cluster, creds: Credentials | None, name: s
 
 
 async def _apply_one(
-    request: Request, cluster: Cluster, creds: Credentials | None, item: Item, force: bool
+    log: audit.Audit,
+    request: Request,
+    cluster: Cluster,
+    creds: Credentials | None,
+    item: Item,
+    force: bool,
 ) -> None:
     obj = item.doc.obj
     if item.rt is None:  # deferred kind: its CRD was applied just before
@@ -232,7 +237,7 @@ async def _apply_one(
             item.namespace = None
         item.url = object_url(cluster, item.rt, item.namespace, item.name)
     rt = item.rt
-    async with audit.audited(
+    async with log.audited(
         request, cluster, verb="apply", resource=rt.name, namespace=item.namespace, name=item.name
     ) as note:
         status = await _read_and_apply(cluster, creds, item, rt, force)
@@ -287,14 +292,14 @@ async def _read_and_apply(
 
 
 async def _delete_created(
-    request: Request, cluster: Cluster, creds: Credentials | None, item: Item
+    log: audit.Audit, request: Request, cluster: Cluster, creds: Credentials | None, item: Item
 ) -> None:
     """Delete an object this request created (that very object: its uid is a precondition)."""
     assert item.rt is not None
     uid = ((item.after or {}).get("metadata") or {}).get("uid")
     body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": uid}}
     try:
-        async with audit.audited(
+        async with log.audited(
             request,
             cluster,
             verb="delete",
@@ -325,7 +330,7 @@ async def _delete_created(
 
 
 async def _put_back(
-    request: Request, cluster: Cluster, creds: Credentials | None, item: Item
+    log: audit.Audit, request: Request, cluster: Cluster, creds: Credentials | None, item: Item
 ) -> None:
     """Restore an object this request updated, as ``restore`` explains."""
     assert item.rt is not None
@@ -337,7 +342,7 @@ async def _put_back(
         )
         item.state, item.message = "not restored", f"updated, and not put back: {why}"
         return
-    async with audit.audited(
+    async with log.audited(
         request,
         cluster,
         verb="restore",
@@ -359,16 +364,20 @@ async def _put_back(
 
 
 async def _roll_back(
-    request: Request, cluster: Cluster, creds: Credentials | None, items: list[Item]
+    log: audit.Audit,
+    request: Request,
+    cluster: Cluster,
+    creds: Credentials | None,
+    items: list[Item],
 ) -> None:
     """Undo what this request did, newest first: delete what it created, restore what it updated."""
     for item in reversed(items):
         if item.rt is None:
             continue
         if item.state == "created":
-            await _delete_created(request, cluster, creds, item)
+            await _delete_created(log, request, cluster, creds, item)
         elif item.state == "configured":
-            await _put_back(request, cluster, creds, item)
+            await _put_back(log, request, cluster, creds, item)
         elif item.state == "unchanged":
             item.message = "unchanged by this request: nothing to put back"
 
@@ -416,6 +425,7 @@ class Batch:
 
 
 async def create(
+    log: audit.Audit,
     request: Request,
     cluster: Cluster,
     text: str,
@@ -424,7 +434,10 @@ async def create(
     dry_run: bool,
     force: bool = False,
 ) -> Batch:
-    """Check every document, then (unless ``dry_run``) apply them all in order."""
+    """Check every document, then (unless ``dry_run``) apply them all in order.
+
+    Every write is recorded in ``log`` (the app's ``AppState.audit``).
+    """
     creds = credentials_for(request, cluster)
     docs = parse_documents(text)
     if not docs:
@@ -468,12 +481,12 @@ async def create(
     done: list[Item] = []
     for item in items:
         try:
-            await _apply_one(request, cluster, creds, item, force)
+            await _apply_one(log, request, cluster, creds, item, force)
         except errors.KubelanternError as exc:
             item.fail(exc, state="failed")
             for rest in items[items.index(item) + 1 :]:
                 rest.state, rest.message = "not applied", "not applied: an earlier document failed"
-            await _roll_back(request, cluster, creds, done)
+            await _roll_back(log, request, cluster, creds, done)
             return Batch(items, applied=False, dry_run=False)
         done.append(item)
     return Batch(items, applied=True, dry_run=False)

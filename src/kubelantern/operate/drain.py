@@ -103,22 +103,39 @@ class Drain:
         }
 
 
-_drains: OrderedDict[tuple[str, str], Drain] = OrderedDict()
+class Drains:
+    """This app's drains: the running ones and the last ``MAX_KEPT`` finished ones.
 
+    One per app (``AppState.drains``); ``cancel_all`` stops the running ones at
+    shutdown (their nodes stay cordoned, as after a timeout).
+    """
 
-def current(cluster: str, node: str) -> Drain | None:
-    return _drains.get((cluster, node))
+    def __init__(self, kept: int = MAX_KEPT) -> None:
+        self.kept = kept
+        self._drains: OrderedDict[tuple[str, str], Drain] = OrderedDict()
 
+    def current(self, cluster: str, node: str) -> Drain | None:
+        return self._drains.get((cluster, node))
 
-def _keep(drain: Drain) -> None:
-    key = (drain.cluster, drain.node)
-    _drains.pop(key, None)
-    _drains[key] = drain
-    while len(_drains) > MAX_KEPT:
-        oldest_key = next((k for k, d in _drains.items() if not d.running), None)
-        if oldest_key is None:
-            break
-        _drains.pop(oldest_key)
+    def __len__(self) -> int:
+        return len(self._drains)
+
+    def keep(self, drain: Drain) -> None:
+        key = (drain.cluster, drain.node)
+        self._drains.pop(key, None)
+        self._drains[key] = drain
+        while len(self._drains) > self.kept:
+            oldest_key = next((k for k, d in self._drains.items() if not d.running), None)
+            if oldest_key is None:
+                break
+            self._drains.pop(oldest_key)
+
+    async def cancel_all(self) -> None:
+        """Stop every running drain and wait for its task to end."""
+        tasks = [d.task for d in self._drains.values() if d.task is not None and not d.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _controller(pod: dict[str, Any]) -> dict[str, Any] | None:
@@ -293,6 +310,7 @@ async def _evict_all(cluster: Cluster, creds: Credentials | None, drain: Drain) 
 
 
 async def start(
+    drains: Drains,
     cluster: Cluster,
     creds: Credentials | None,
     node: str,
@@ -301,15 +319,16 @@ async def start(
 ) -> Drain:
     """Cordon ``node`` and plan now, then evict in the background.
 
-    Returns the drain already running for this node instead of a second one.
+    Returns the drain already running for this node instead of a second one;
+    ``drains`` (the app's) keeps it, for the progress page.
     What RBAC refuses (cordon, listing pods) is raised here, before any task.
     """
-    running = current(cluster.slug, node)
+    running = drains.current(cluster.slug, node)
     if running is not None and running.running:
         return running
     drain = Drain(cluster=cluster.slug, node=node, options=options)
     if not await _prepare(cluster, creds, drain):
-        _keep(drain)
+        drains.keep(drain)
         if on_done is not None:
             await on_done(drain)
         return drain
@@ -324,11 +343,16 @@ async def start(
             drain.status, drain.message = "failed", f"unexpected error: {type(exc).__name__}"
             drain.say(drain.message)
             raise
+        except asyncio.CancelledError:  # the app is shutting down (Drains.cancel_all)
+            drain.status = "failed"
+            drain.message = "Stopped: Kubelantern shut down. The node stays cordoned."
+            drain.say(drain.message)
+            raise
         finally:
             drain.finished = time.time()
             if on_done is not None:
                 await on_done(drain)
 
     drain.task = asyncio.create_task(task(), name=f"drain {cluster.slug}/{node}")
-    _keep(drain)
+    drains.keep(drain)
     return drain

@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from kubelantern import errors
 from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, Decision, can
+from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import Cluster
@@ -330,7 +330,8 @@ class ClusterAPI:
             creds = self._credentials()
         except errors.KubelanternError as exc:
             return Decision(False, exc.message)
-        return await can(self._cluster, creds, identity_key(self._request, self._cluster), check)
+        identity = identity_key(self._request, self._cluster)
+        return await self._state.access.can(self._cluster, creds, identity, check)
 
 
 class Context(Kubelantern):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -76,6 +76,9 @@ class Lookup:
     discovery: DiscoveryResult
     identity: str = ""
     timeout: float = TIMEOUT
+    # May this user do a ``kubelantern.auth.access.Check``? The request's own cached
+    # answer (``web.context.ClusterContext.can``); None: nothing is allowed.
+    can: Callable[[Any], Awaitable[Any]] | None = None
 
     @property
     def slug(self) -> str:

@@ -50,7 +50,34 @@ class IndexedObject:
     namespace: str | None
 
 
-_index: dict[tuple[str, str], tuple[float, list[IndexedObject]]] = {}
+class ObjectIndex:
+    """Object names per (cluster, identity), for ``INDEX_TTL`` s; one per app
+    (``AppState.search_index``), at most ``max_entries`` identities."""
+
+    def __init__(self, ttl: float = INDEX_TTL, max_entries: int = 1000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._index: dict[tuple[str, str], tuple[float, list[IndexedObject]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    async def objects(
+        self,
+        cluster: Cluster,
+        credentials: Credentials | None,
+        identity: str,
+        namespaces: list[str],
+    ) -> list[IndexedObject]:
+        key = (cluster.slug, identity)
+        hit = self._index.get(key)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        objects = await object_index(cluster, credentials, namespaces)
+        if len(self._index) > self.max_entries:
+            self._index.clear()
+        self._index[key] = (time.monotonic(), objects)
+        return objects
 
 
 def _url(cluster: str, rt: ResourceType, name: str | None, namespace: str | None) -> str:
@@ -105,13 +132,9 @@ async def _list_names(
 async def object_index(
     cluster: Cluster,
     credentials: Credentials | None,
-    identity: str,
     namespaces: list[str],
 ) -> list[IndexedObject]:
-    key = (cluster.slug, identity)
-    hit = _index.get(key)
-    if hit and time.monotonic() - hit[0] < INDEX_TTL:
-        return hit[1]
+    """The names of every object these credentials can list, uncached."""
     discovery = await cluster.discovery.get(credentials)
     kinds = [rt for name in SEARCHED if (rt := discovery.lookup(name)) and rt.listable]
     kinds += [rt for rt in discovery.types if rt.listable and rt.group not in BUILTIN_GROUPS]
@@ -119,14 +142,11 @@ async def object_index(
         *(_list_names(cluster, credentials, rt, namespaces) for rt in kinds),
         return_exceptions=True,
     )
-    objects = [o for lst in lists if isinstance(lst, list) for o in lst]
-    if len(_index) > 1000:
-        _index.clear()
-    _index[key] = (time.monotonic(), objects)
-    return objects
+    return [o for lst in lists if isinstance(lst, list) for o in lst]
 
 
 async def search(
+    index: ObjectIndex,
     cluster: Cluster,
     credentials: Credentials | None,
     identity: str,
@@ -137,7 +157,7 @@ async def search(
 ) -> list[dict[str, Any]]:
     """Kinds first, then objects, best match first."""
     needle = query.strip().lower()
-    discovery = await cluster.discovery.get(credentials)
+    discovery = await cluster.discovery.get(credentials)  # cached per cluster
     kinds: list[tuple[int, dict[str, Any]]] = []
     for section in build_sidebar(discovery):
         for entry in section.entries:
@@ -156,7 +176,7 @@ async def search(
     kinds.sort(key=lambda x: x[0])
     results = [h for _, h in kinds[: (8 if needle else 12)]]
     if needle:
-        objects = await object_index(cluster, credentials, identity, namespaces)
+        objects = await index.objects(cluster, credentials, identity, namespaces)
         found: list[tuple[int, str, dict[str, Any]]] = []
         for obj in objects:
             rank = _rank(obj.name, needle)

@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from kubelantern import errors, metrics
-from kubelantern.auth import credentials_for
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
@@ -31,6 +30,7 @@ from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import TABLE_ACCEPT, Column, Row, list_table, parse_table
 from kubelantern.streams.tasks import stop
+from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import split_namespaces
 from kubelantern.web.state import app_state
 from kubelantern.web.views.resources import object_url, shape_cells, shape_columns
@@ -159,8 +159,9 @@ async def make_plan(
 ) -> WatchPlan:
     """Resolve the kind, learn its columns and where to start watching."""
     q = request.query_params
-    creds = credentials_for(request, cluster)
-    rt = await cluster.discovery.resolve(resource, creds)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
+    rt = await ctx.resolve(resource)
     if "watch" not in rt.verbs:
         raise errors.BadRequest(f"{rt.name} cannot be watched", cluster=cluster.slug)
     targets: list[str | None] = list(namespaces) if rt.namespaced and namespaces else [None]

@@ -30,9 +30,10 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kubelantern import lifecycle, metrics
+from kubelantern import metrics
 from kubelantern.clusters.health import HealthMonitor
 from kubelantern.clusters.store import ClusterStore
+from kubelantern.lifecycle import Lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,14 @@ class Operations:
         *,
         clusters: ClusterStore,
         monitor: HealthMonitor,
+        lifecycle: Lifecycle,
         prefix: str = "",
         require_clusters: bool = False,
     ) -> None:
         self.app = app
         self.clusters = clusters
         self.monitor = monitor  # the app's background probes (AppState.health)
+        self.lifecycle = lifecycle  # the app's shutdown switch (AppState.lifecycle)
         self.prefix = prefix
         self.require_clusters = require_clusters
         self.started = False  # the app's lifespan startup completed
@@ -177,7 +180,7 @@ class Operations:
         state: dict[str, Any] = {"status": 500, "started": False, "done": False, "sse": False}
 
         try:
-            async with lifecycle.stream_scope() as stream_scope:
+            async with self.lifecycle.stream_scope() as stream_scope:
 
                 async def send_wrapper(message: Message) -> None:
                     if message["type"] == "http.response.start":
@@ -187,7 +190,7 @@ class Operations:
                         if headers.get(b"content-type", b"").startswith(b"text/event-stream"):
                             state["sse"] = True
                             metrics.OPEN_STREAMS.labels(kind="sse").inc()
-                            lifecycle.register(stream_scope)
+                            self.lifecycle.register(stream_scope)
                     elif message["type"] == "http.response.body" and not message.get("more_body"):
                         state["done"] = True
                     await send(message)
@@ -198,7 +201,7 @@ class Operations:
                     if state["sse"]:
                         metrics.OPEN_STREAMS.labels(kind="sse").dec()
         except TimeoutError:
-            if not (state["sse"] and lifecycle.shutting_down()):
+            if not (state["sse"] and self.lifecycle.shutting_down):
                 raise  # not ours: a view's own time limit
         if state["sse"] and state["started"] and not state["done"]:
             # Shutdown ended the stream: finish the response instead of cutting it.
@@ -242,7 +245,7 @@ class Operations:
         checks: dict[str, bool] = {
             "config": True,  # create_app succeeded, so the settings were valid
             "started": self.started,
-            "shutdown": not lifecycle.shutting_down(),
+            "shutdown": not self.lifecycle.shutting_down,
         }
         if self.require_clusters:
             checks["clusters"] = bool(clusters) and all(v is True for v in clusters.values())

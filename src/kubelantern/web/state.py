@@ -1,4 +1,12 @@
-"""What every request handler can reach: settings, clusters, templates."""
+"""What every request handler can reach: settings, clusters, templates, and all of
+the app's mutable state.
+
+Nothing mutable lives at module level: caches (access reviews, the palette's
+object index, user names for the audit), the activity panel, drains, port
+forwards, node shells and the shutdown switch are objects of this dataclass,
+made by ``create_app`` and stopped in its lifespan. Two apps in one process
+(tests build many) therefore share nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from jinja2 import Environment
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
+from kubelantern.auth.access import AccessCache
 from kubelantern.auth.config import AuthConfig
 from kubelantern.auth.oidc import OIDCClient
 from kubelantern.auth.revocation import MemoryRevocations
@@ -16,7 +25,11 @@ from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.health import HealthMonitor
 from kubelantern.clusters.runtime import RuntimeClusters
 from kubelantern.clusters.store import ClusterStore
+from kubelantern.lifecycle import Lifecycle
+from kubelantern.operate.audit import Audit
+from kubelantern.operate.drain import Drains
 from kubelantern.operate.nodeshell import ShellPods
+from kubelantern.resources.search import ObjectIndex
 from kubelantern.settings import Settings
 from kubelantern.streams.portforward import PortForwards
 
@@ -42,8 +55,13 @@ class AppState:
     )
     forwards: PortForwards = field(default_factory=PortForwards)  # port-forwards of this process
     shells: ShellPods = field(default_factory=ShellPods)  # node shell pods of this process
+    access: AccessCache = field(default_factory=AccessCache)  # access and rules reviews (30 s)
+    audit: Audit = field(default_factory=Audit)  # activity panel entries, whoami names
+    drains: Drains = field(default_factory=Drains)  # node drains, cancelled at shutdown
+    search_index: ObjectIndex = field(default_factory=ObjectIndex)  # the palette's names
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)  # shutdown switch, open streams
 
 
-def app_state(request: Request) -> AppState:
+def app_state(request: HTTPConnection) -> AppState:
     state: AppState = request.app.state.kl
     return state

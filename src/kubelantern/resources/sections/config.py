@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check, Decision
 from kubelantern.resources.relations import Lookup, Obj
 from kubelantern.resources.sections.base import Section, builds, meta, spec, status
 
@@ -94,12 +94,8 @@ def reveal(secret: Obj, key: str) -> Obj | None:
 async def secret_section(lk: Lookup, secret: Obj) -> Section:
     """Keys and sizes; offer the reveal only if RBAC lets this user ``get`` the Secret."""
     md = meta(secret)
-    decision = await can(
-        lk.cluster,
-        lk.credentials,
-        lk.identity,
-        Check("get", "secrets", namespace=md.get("namespace"), name=md.get("name")),
-    )
+    check = Check("get", "secrets", namespace=md.get("namespace"), name=md.get("name"))
+    decision: Decision = await lk.can(check) if lk.can else Decision(False, "")
     keys = [
         {"key": k, "size": decoded_size(str(v))}
         for k, v in sorted((secret.get("data") or {}).items())

@@ -18,13 +18,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import actions, audit, drain
+from kubelantern.operate import actions, drain
 from kubelantern.operate.inputs import flag, integer, read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.discovery import ResourceType
+from kubelantern.web.context import cluster_context
 from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
@@ -49,8 +49,9 @@ async def detail_actions(
     base = edit_views.object_path(cluster, rt, namespace, name)
     if is_read_only(app_state(request).settings, cluster):
         return {"actions": [], "readOnly": True, "objectUrl": base}
-    target = actions.Target(cluster, credentials_for(request, cluster), rt, namespace, name)
-    offered = await actions.available(target, identity_key(request, cluster), obj)
+    ctx = cluster_context(request, cluster)
+    target = actions.Target(cluster, ctx.credentials, rt, namespace, name)
+    offered = await actions.available(target, ctx.can_all, obj)
     offered = await plugin_calls.object_actions(request, cluster, rt, obj, offered)
     data: dict[str, Any] = {"actions": offered, "readOnly": False, "objectUrl": base}
     if any(a["name"] == "rollback" and a["allowed"] for a in offered):
@@ -107,7 +108,7 @@ async def action_view(
     state = app_state(request)
     ensure_writable(state.settings, cluster)
     fields = await read_fields(request)
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     rt = await cluster.discovery.resolve(resource, creds)
     if rt.namespaced and not namespace:
         raise errors.BadRequest(f"{rt.name} is namespaced: the URL needs /namespaces/<ns>/")
@@ -125,7 +126,7 @@ async def action_view(
     base = edit_views.object_path(cluster, rt, namespace, name)
     handler = plugin_handler or actions.HANDLERS[action]
     try:
-        async with audit.audited(
+        async with app_state(request).audit.audited(
             request,
             cluster,
             verb=actions.VERBS.get(action, action),
@@ -201,7 +202,7 @@ async def drain_start(request: Request, target: actions.Target, fields: dict[str
     options = _drain_options(fields)
 
     async def finished(d: drain.Drain) -> None:
-        await audit.record(
+        await app_state(request).audit.record(
             request,
             cluster,
             verb="drain",
@@ -214,10 +215,12 @@ async def drain_start(request: Request, target: actions.Target, fields: dict[str
             url=f"/c/{cluster.slug}/nodes/{target.name}",
         )
 
-    async with audit.audited(
+    async with app_state(request).audit.audited(
         request, cluster, verb="cordon", resource="nodes", namespace=None, name=target.name
     ) as note:
-        state = await drain.start(cluster, target.credentials, target.name, options, finished)
+        state = await drain.start(
+            app_state(request).drains, cluster, target.credentials, target.name, options, finished
+        )
         note.message = "cordoned to drain"
     if flag(fields, "wait") and state.task is not None:
         await asyncio.wait_for(asyncio.shield(state.task), options.timeout + 30)
@@ -239,7 +242,7 @@ async def drain_response(
         "drainUrl": f"/c/{cluster.slug}/nodes/{node}/drain",
         "nodeUrl": f"/c/{cluster.slug}/nodes/{node}",
     }
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     try:
         live = await cluster.client.json("GET", f"/api/v1/nodes/{node}", credentials=creds)
         data["unschedulable"] = bool((live.get("spec") or {}).get("unschedulable"))
@@ -257,7 +260,9 @@ async def drain_response(
 
 
 async def drain_page(request: Request, cluster: Cluster, resource: str, name: str) -> Response:
-    rt = await cluster.discovery.resolve(resource, credentials_for(request, cluster))
+    rt = await cluster.discovery.resolve(resource, cluster_context(request, cluster).credentials)
     if rt.name != actions.NODES:
         raise errors.BadRequest(f"only nodes are drained, not {rt.name}")
-    return await drain_response(request, cluster, name, drain.current(cluster.slug, name))
+    return await drain_response(
+        request, cluster, name, app_state(request).drains.current(cluster.slug, name)
+    )

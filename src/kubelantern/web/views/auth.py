@@ -28,13 +28,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Scope
 
 from kubelantern import errors
-from kubelantern.auth import NotSignedIn, credentials_for, request_auth
+from kubelantern.auth import NotSignedIn, request_auth
 from kubelantern.auth.access import self_review
 from kubelantern.auth.identity import SIGNIN_COOKIE, RequestAuth
 from kubelantern.auth.oidc import OIDCError, pkce_pair
 from kubelantern.auth.sessions import CookieCodec
 from kubelantern.clusters.credentials import BearerToken
 from kubelantern.clusters.store import Cluster
+from kubelantern.web.context import cluster_context
 from kubelantern.web.csrf import csrf_token
 from kubelantern.web.errors import error_data, kubelantern_error
 from kubelantern.web.render import JSONResponse, json_path, render, wants_json
@@ -80,7 +81,7 @@ def _append(url: str, params: dict[str, str]) -> str:
 
 def sign_in_url(request: HTTPConnection, mode: str, back: str | None = None) -> str | None:
     """Where a user of a cluster in ``mode`` signs in, returning to ``back``."""
-    state = app_state(request)  # type: ignore[arg-type]
+    state = app_state(request)
     prefix = state.settings.prefix
     back = back or current_path(request)
     auth = state.auth
@@ -200,7 +201,7 @@ async def _whoami_one(request: Request, cluster: Cluster) -> dict[str, Any]:
         "mode": cluster.auth_mode,
     }
     try:
-        row.update(await self_review(cluster, credentials_for(request, cluster)))
+        row.update(await self_review(cluster, cluster_context(request, cluster).credentials))
         row["signedIn"] = True
     except errors.Unauthorized as exc:
         row.update(signedIn=False, error=exc.message)

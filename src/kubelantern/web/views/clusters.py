@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for
 from kubelantern.clusters.store import Cluster
 from kubelantern.clusters.visibility import current_viewer
+from kubelantern.web.context import cluster_context
 from kubelantern.web.render import render
 from kubelantern.web.state import app_state
 
@@ -33,7 +33,7 @@ async def probe(request: Request, cluster: Cluster) -> dict[str, Any]:
         doc = await cluster.client.json(
             "GET",
             "/version",
-            credentials=credentials_for(request, cluster),
+            credentials=cluster_context(request, cluster).credentials,
             timeout=PROBE_TIMEOUT,
         )
     except errors.BrokenCluster as exc:  # a broken context is one broken row

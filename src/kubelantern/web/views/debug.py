@@ -16,14 +16,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import audit
 from kubelantern.operate import debug as pod_debug
 from kubelantern.operate.inputs import read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
 from kubelantern.streams import logs as podlogs
+from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
@@ -36,8 +35,8 @@ def _urls(cluster: Cluster, namespace: str, name: str) -> tuple[str, str]:
 
 async def debug_page(request: Request, cluster: Cluster, namespace: str, name: str) -> Response:
     """The form: image, target container, and why it cannot be used if it cannot."""
-    creds = credentials_for(request, cluster)
-    identity = identity_key(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     pod = await podlogs.get_pod(cluster, creds, namespace, name)
     settings = app_state(request).settings
     access: dict[str, Any] = {}
@@ -46,7 +45,7 @@ async def debug_page(request: Request, cluster: Cluster, namespace: str, name: s
         ("attach", "create", "attach"),
     ):
         check = Check(verb=verb, resource="pods", subresource=sub, namespace=namespace, name=name)
-        access[key] = (await can(cluster, creds, identity, check)).to_dict()
+        access[key] = (await ctx.can(check)).to_dict()
     read_only = is_read_only(settings, cluster)
     phase = (pod.get("status") or {}).get("phase", "")
     problem = ""
@@ -90,7 +89,7 @@ async def debug_post(request: Request, cluster: Cluster, namespace: str, name: s
     fields = await read_fields(request)
     image = str(fields.get("image") or (settings.debug_images or ("",))[0])
     target = str(fields.get("target") or "")
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     pod = await podlogs.get_pod(cluster, creds, namespace, name)
     pod_debug.check_choice(pod, image, target, settings.debug_images)
     phase = (pod.get("status") or {}).get("phase", "")
@@ -102,7 +101,7 @@ async def debug_post(request: Request, cluster: Cluster, namespace: str, name: s
         exc.status, exc.title = 409, "Conflict"
         raise exc
     object_url, _ = _urls(cluster, namespace, name)
-    async with audit.audited(
+    async with app_state(request).audit.audited(
         request,
         cluster,
         verb="patch",

@@ -27,13 +27,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources import sections
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.relations import Lookup, conditions, events_of, owners
 from kubelantern.resources.sections.config import redact_secret, reveal
+from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.views import proxy
@@ -137,8 +137,9 @@ async def reveal_view(
 async def detail_view(
     request: Request, cluster: Cluster, resource: str, namespace: str | None, name: str
 ) -> Response:
-    creds = credentials_for(request, cluster)
-    rt = await cluster.discovery.resolve(resource, creds)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
+    rt = await ctx.resolve(resource)
     if rt.namespaced and not namespace:
         raise errors.BadRequest(
             f"{rt.name} is namespaced: use /c/{cluster.slug}/namespaces/<ns>/{rt.name}/{name}",
@@ -160,12 +161,7 @@ async def detail_view(
 
     fragment = bool(request.headers.get("HX-Request")) and q.get("fragment") == "1"
     html = not wants_json(request)
-    lk = Lookup(
-        cluster,
-        creds,
-        await cluster.discovery.get(creds),
-        identity=identity_key(request, cluster),
-    )
+    lk = Lookup(cluster, creds, await ctx.discovery(), identity=ctx.identity, can=ctx.can)
 
     async def nothing() -> dict[str, Any]:
         return {}

@@ -22,13 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import audit, create, edit
+from kubelantern.operate import create, edit
 from kubelantern.operate.inputs import flag, read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
 from kubelantern.resources.discovery import ResourceType
+from kubelantern.web.context import cluster_context
 from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
@@ -41,7 +41,7 @@ def object_path(cluster: Cluster, rt: ResourceType, namespace: str | None, name:
 async def resolve_target(
     request: Request, cluster: Cluster, resource: str, namespace: str | None, name: str
 ) -> edit.Target:
-    rt = await cluster.discovery.resolve(resource, credentials_for(request, cluster))
+    rt = await cluster.discovery.resolve(resource, cluster_context(request, cluster).credentials)
     if rt.namespaced and not namespace:
         raise errors.BadRequest(
             f"{rt.name} is namespaced: use /c/{cluster.slug}/namespaces/<ns>/{rt.name}/{name}",
@@ -53,14 +53,12 @@ async def resolve_target(
 async def _page_data(
     request: Request, cluster: Cluster, target: edit.Target, live: dict[str, Any] | None
 ) -> dict[str, Any]:
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    _ = ctx.credentials  # not signed in: the sign-in page, not a refused button
     rt = target.rt
     base = object_path(cluster, rt, target.namespace, target.name)
-    decision = await can(
-        cluster,
-        creds,
-        identity_key(request, cluster),
-        Check("patch", rt.plural, group=rt.group, namespace=target.namespace, name=target.name),
+    decision = await ctx.can(
+        Check("patch", rt.plural, group=rt.group, namespace=target.namespace, name=target.name)
     )
     read_only = is_read_only(app_state(request).settings, cluster)
     reason = decision.reason
@@ -87,7 +85,7 @@ async def edit_page(
     request: Request, cluster: Cluster, resource: str, namespace: str | None, name: str
 ) -> Response:
     target = await resolve_target(request, cluster, resource, namespace, name)
-    live = await edit.get_live(cluster, credentials_for(request, cluster), target)
+    live = await edit.get_live(cluster, cluster_context(request, cluster).credentials, target)
     data = await _page_data(request, cluster, target, live)
     return render(request, "edit.html", data)
 
@@ -152,7 +150,7 @@ async def _run_edit(
     dry_run: bool,
     force: bool,
 ) -> edit.Outcome:
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     rv = fields.get("resourceVersion")
     original = fields.get("original")
     kwargs: dict[str, Any] = {
@@ -163,7 +161,7 @@ async def _run_edit(
     }
     if dry_run:
         return await edit.run(cluster, creds, target, text, dry_run=True, **kwargs)
-    async with audit.audited(
+    async with app_state(request).audit.audited(
         request,
         cluster,
         verb="apply",
@@ -209,6 +207,7 @@ async def create_post(request: Request, cluster: Cluster) -> Response:
     dry_run = flag(fields, "dryRun")
     try:
         batch = await create.create(
+            app_state(request).audit,
             request,
             cluster,
             text,

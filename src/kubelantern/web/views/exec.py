@@ -41,8 +41,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import audit, nodeshell
 from kubelantern.operate.readonly import is_read_only, refusal
@@ -56,6 +55,7 @@ from kubelantern.streams.remote import (
     open_channel,
 )
 from kubelantern.streams.tasks import stop
+from kubelantern.web.context import cluster_context
 from kubelantern.web.csrf import COOKIE
 from kubelantern.web.errors import error_data
 from kubelantern.web.nav import nav_context
@@ -115,7 +115,8 @@ async def terminal_view(
     request: Request, cluster: Cluster, resource: str, namespace: str, name: str, action: str
 ) -> Response:
     """The terminal page, or why there is none (RBAC, read-only, no such container)."""
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     rt = await cluster.discovery.resolve(resource, creds)
     if rt.name != "pods" or action not in ACTIONS:
         raise errors.BadRequest(f"{action} is only possible for pods", cluster=cluster.slug)
@@ -131,11 +132,8 @@ async def terminal_view(
     shell = q.get("shell", "auto")
     raw = q.getlist("command")
     command = list(commands_for("exec", raw, "")[0]) if raw and action == "exec" else []
-    decision = await can(
-        cluster,
-        creds,
-        identity_key(request, cluster),
-        Check(verb="create", resource="pods", subresource=action, namespace=namespace, name=name),
+    decision = await ctx.can(
+        Check(verb="create", resource="pods", subresource=action, namespace=namespace, name=name)
     )
     read_only = _read_only(_state(request), cluster)
     phase = (pod.get("status") or {}).get("phase", "")
@@ -322,7 +320,7 @@ async def _terminal_session(websocket: WebSocket) -> None:
         cluster = state.clusters.get(params["cluster"])
         if _read_only(state, cluster):
             raise refusal(state.settings, cluster)
-        creds = credentials_for(websocket, cluster)
+        creds = cluster_context(websocket, cluster).credentials
         container = q.get("container", "")
         stdin, tty = True, q.get("tty", "1") not in ("0", "false")
         if action == "attach":
@@ -339,7 +337,7 @@ async def _terminal_session(websocket: WebSocket) -> None:
     size = _size(hello)
     # Every session, and every refusal, is one audit line (verb create, as RBAC sees it).
     write = functools.partial(
-        audit.record,
+        _state(websocket).audit.record,
         websocket,
         cluster,
         verb="create",
@@ -380,7 +378,7 @@ async def _terminal_session(websocket: WebSocket) -> None:
                     container,
                     list(command),
                     session.protocol,
-                    identity_key(websocket, cluster),
+                    cluster_context(websocket, cluster).identity,
                 )
                 await write(
                     result="ok",

@@ -16,13 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import audit
 from kubelantern.resources import export
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.table import Column, Row
-from kubelantern.web.nav import known_namespaces, selected_namespaces
+from kubelantern.web.context import cluster_context
+from kubelantern.web.nav import selected_namespaces
 from kubelantern.web.state import app_state
 from kubelantern.web.views.resources import list_url, shape_cells, shape_columns
 
@@ -58,7 +57,8 @@ async def export_view(
     request: Request, cluster: Cluster, resource: str, namespace: str | None, fmt: str
 ) -> Response:
     state = app_state(request)
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     rt = await cluster.discovery.resolve(resource, creds)
     if not rt.listable:
         raise errors.BadRequest(f"{rt.name} cannot be listed", cluster=cluster.slug)
@@ -82,7 +82,7 @@ async def export_view(
         await reader.start()
     except errors.Forbidden:
         # As the list page does: not allowed cluster-wide, export the namespaces it offers.
-        known = known_namespaces(request, cluster)
+        known = ctx.known_namespaces
         if namespaces != [None] or not rt.namespaced or not known:
             raise
         query = export.ExportQuery(**{**query.__dict__, "namespaces": list(known)})
@@ -92,7 +92,7 @@ async def export_view(
     ns_column = rt.namespaced and (namespaces == [None] or len(namespaces) > 1)
     shape = _shaper(rt, ns_column=ns_column, wide=q.get("wide") in ("1", "true"))
     single = namespaces[0] if len(namespaces) == 1 else None
-    await audit.record(
+    await app_state(request).audit.record(
         request,
         cluster,
         verb="export",

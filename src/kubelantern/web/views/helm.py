@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, permissions
 from kubelantern.auth.access import Check
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
@@ -30,10 +29,10 @@ from kubelantern.helm.release import (
     manifest_objects,
     to_yaml,
 )
-from kubelantern.operate import audit
 from kubelantern.operate.inputs import integer, read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
-from kubelantern.web.nav import known_namespaces, nav_context, selected_namespaces
+from kubelantern.web.context import cluster_context
+from kubelantern.web.nav import nav_context, selected_namespaces
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
 
@@ -55,7 +54,8 @@ def helm_state(request: Request) -> dict[str, Any]:
 
 
 async def list_view(request: Request, cluster: Cluster, namespace: str | None) -> Response:
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     namespaces = selected_namespaces(request, cluster, namespace)
     data: dict[str, Any] = {
         "clusterName": cluster.slug,
@@ -69,9 +69,7 @@ async def list_view(request: Request, cluster: Cluster, namespace: str | None) -
     }
     status = 200
     try:
-        found = await storage.list_releases(
-            cluster.client, creds, namespaces, known_namespaces(request, cluster)
-        )
+        found = await storage.list_releases(cluster.client, creds, namespaces, ctx.known_namespaces)
     except storage.SecretsRefused as exc:
         data["refused"] = exc.message
         status = 403
@@ -171,9 +169,7 @@ async def _permissions(
     if not helm["available"]:
         reason = f"Helm is not available: {helm['reason']}"
         return {a: {"allowed": False, "reason": reason} for a in ACTIONS}
-    decisions = await permissions(
-        request,
-        cluster,
+    decisions = await cluster_context(request, cluster).permissions(
         {
             verb: Check(verb, "secrets", namespace=namespace)
             for verb in ("create", "update", "delete")
@@ -197,7 +193,7 @@ async def _permissions(
 
 async def release_view(request: Request, cluster: Cluster, namespace: str, name: str) -> Response:
     runner.check_names(namespace, name)
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     q = request.query_params
     try:
         revisions = await storage.history(cluster.client, creds, namespace, name)
@@ -274,10 +270,10 @@ async def post(
         raise errors.BadRequest(f"unknown Helm action {action!r} (one of {', '.join(ACTIONS)})")
     runner.check_names(namespace, name)
     fields = await read_fields(request)
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     binary = runner.find_binary(state.settings.helm_binary)
     base = release_url(cluster.slug, namespace, name)
-    async with audit.audited(
+    async with app_state(request).audit.audited(
         request,
         cluster,
         verb=f"helm {action}",

@@ -29,13 +29,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate.readonly import is_read_only
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.streams import logs as podlogs
 from kubelantern.streams.logs import Line, LogOptions, NewSource, Notice, Source
+from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
@@ -99,7 +99,7 @@ async def resolve(
     options: LogOptions,
 ) -> Target:
     """Find the containers to read; only the stream endpoint may skip the pod lookup."""
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     if rt.name == "pods":
         pod = await podlogs.get_pod(cluster, creds, namespace, name)
         return _pod_target(pod, rt, namespace, options)
@@ -139,7 +139,7 @@ async def logs_view(
     rest: list[str],
 ) -> Response:
     """Route ``…/{resource}/{name}/logs[/stream|/download]``."""
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     rt = await cluster.discovery.resolve(resource, creds)
     if rt.name != "pods" and rt.name not in podlogs.WORKLOADS:
         raise errors.BadRequest(
@@ -167,8 +167,8 @@ async def stream_links(
     Loaded by the detail page after it renders (htmx), so its reviews never slow
     the page down; a refused one is a disabled button that says why.
     """
-    creds = credentials_for(request, cluster)
-    identity = identity_key(request, cluster)
+    ctx = cluster_context(request, cluster)
+    _ = ctx.credentials  # not signed in: the sign-in page, not refused buttons
     checks = [("logs", "log")]
     if rt.name == "pods":
         checks += [("exec", "exec"), ("attach", "attach"), ("debug", "ephemeralcontainers")]
@@ -177,7 +177,7 @@ async def stream_links(
     for key, sub in checks:
         verb = {"log": "get", "ephemeralcontainers": "patch"}.get(sub, "create")
         check = Check(verb=verb, resource="pods", subresource=sub, namespace=namespace)
-        decision = (await can(cluster, creds, identity, check)).to_dict()
+        decision = (await ctx.can(check)).to_dict()
         if read_only and sub != "log":
             decision = {"allowed": False, "reason": "Kubelantern is read-only for this cluster"}
         links[key] = decision
@@ -188,7 +188,7 @@ async def stream_links(
         check = Check(
             verb="create", resource="pods", subresource="portforward", namespace=namespace
         )
-        decision = (await can(cluster, creds, identity, check)).to_dict()
+        decision = (await ctx.can(check)).to_dict()
         if not on or read_only:
             decision = {
                 "allowed": False,
@@ -206,12 +206,10 @@ async def page(
     q = request.query_params
     options = LogOptions.from_query(q, follow=q.get("follow", "1") in ("1", "true", "on"))
     target = await resolve(request, cluster, rt, namespace, name, options)
-    creds = credentials_for(request, cluster)
-    decision = await can(
-        cluster,
-        creds,
-        identity_key(request, cluster),
-        Check(verb="get", resource="pods", subresource="log", namespace=namespace),
+    ctx = cluster_context(request, cluster)
+    _ = ctx.credentials  # not signed in: the sign-in page, not a refusal
+    decision = await ctx.can(
+        Check(verb="get", resource="pods", subresource="log", namespace=namespace)
     )
     base = target.base_url.replace("{cluster}", cluster.slug)
     query = target.options.query()
@@ -259,7 +257,7 @@ async def stream(
     """SSE: ``ready`` (the sources), ``line`` {t, s}, ``notice`` per ended source, ``end``."""
     options = LogOptions.from_query(request.query_params)
     sources = await _sources(request, cluster, rt, namespace, name, options)
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
 
     discover = None
     if rt.name != "pods" and options.follow:
@@ -325,7 +323,7 @@ async def download(
     if options.limit_bytes is None:
         options = replace(options, limit_bytes=podlogs.DOWNLOAD_LIMIT)
     sources = await _sources(request, cluster, rt, namespace, name, options)
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     aggregated = rt.name != "pods"
     headers = {
         "Content-Disposition": (

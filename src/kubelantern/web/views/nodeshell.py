@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import audit, nodeshell
+from kubelantern.operate import nodeshell
 from kubelantern.operate.readonly import ensure_writable, is_read_only
+from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
@@ -38,23 +38,16 @@ def _off() -> errors.KubelanternError:
 
 async def shell_page(request: Request, cluster: Cluster, node: str) -> Response:
     settings = app_state(request).settings
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     await cluster.client.json(
         "GET", f"/api/v1/nodes/{node}", credentials=creds, verb="get", resource="nodes"
     )
     ns = settings.node_shell_namespace
-    identity = identity_key(request, cluster)
     access = {
-        "create": (
-            await can(cluster, creds, identity, Check(verb="create", resource="pods", namespace=ns))
-        ).to_dict(),
+        "create": (await ctx.can(Check(verb="create", resource="pods", namespace=ns))).to_dict(),
         "attach": (
-            await can(
-                cluster,
-                creds,
-                identity,
-                Check(verb="create", resource="pods", subresource="attach", namespace=ns),
-            )
+            await ctx.can(Check(verb="create", resource="pods", subresource="attach", namespace=ns))
         ).to_dict(),
     }
     problem = ""
@@ -90,12 +83,12 @@ async def shell_post(request: Request, cluster: Cluster, node: str) -> Response:
     if not settings.node_shell:
         raise _off()
     ensure_writable(settings, cluster)
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     ns = settings.node_shell_namespace
     await cluster.client.json(
         "GET", f"/api/v1/nodes/{node}", credentials=creds, verb="get", resource="nodes"
     )
-    async with audit.audited(
+    async with app_state(request).audit.audited(
         request, cluster, verb="create", resource="pods/node-shell", namespace=ns, name=node
     ) as note:
         name = await nodeshell.create(

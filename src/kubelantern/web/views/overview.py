@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.discovery import DiscoveryResult
@@ -32,7 +31,8 @@ from kubelantern.resources.relations import (
     terminated,
 )
 from kubelantern.resources.sections.nodes import node_ready
-from kubelantern.web.nav import known_namespaces, nav_context
+from kubelantern.web.context import ClusterContext, cluster_context
+from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.views.clusters import probe
 
@@ -101,15 +101,14 @@ async def list_pages(
 
 
 async def listing(
-    request: Request,
-    cluster: Cluster,
-    creds: Credentials | None,
+    ctx: ClusterContext,
     resource: str,
     *,
     field_selector: str = "",
     fallback: bool = True,
 ) -> Listing:
     """All namespaces if permitted, else the user's known namespaces (if any)."""
+    cluster, creds = ctx.cluster, ctx.credentials
     out = Listing()
     try:
         out.items, out.partial = await list_pages(
@@ -118,7 +117,7 @@ async def listing(
         return out
     except errors.KubelanternError as exc:
         out.error = exc
-        known = known_namespaces(request, cluster)
+        known = ctx.known_namespaces
         if not (fallback and known and isinstance(exc, errors.Forbidden)):
             return out
     results = await asyncio.gather(
@@ -232,9 +231,9 @@ def warnings_part(cluster: Cluster, discovery: DiscoveryResult | None, events: L
     return {"items": items, "namespaces": events.namespaces, "error": "", "forbidden": False}
 
 
-async def discovery_or_none(cluster: Cluster, creds: Credentials | None) -> DiscoveryResult | None:
+async def discovery_or_none(ctx: ClusterContext) -> DiscoveryResult | None:
     try:
-        return await cluster.discovery.get(creds)
+        return await ctx.discovery()
     except errors.KubelanternError:
         return None
 
@@ -251,14 +250,15 @@ async def nav_or_none(request: Request, cluster: Cluster, html: bool) -> Obj | N
 
 
 async def overview(request: Request, cluster: Cluster) -> Response:
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    _ = ctx.credentials  # not signed in: straight to the sign-in page, before any lookup
     html = not wants_json(request)
     info, discovery, nodes, pods, events, nav = await asyncio.gather(
         probe(request, cluster),
-        discovery_or_none(cluster, creds),
-        listing(request, cluster, creds, "nodes", fallback=False),
-        listing(request, cluster, creds, "pods"),
-        listing(request, cluster, creds, "events", field_selector="type=Warning"),
+        discovery_or_none(ctx),
+        listing(ctx, "nodes", fallback=False),
+        listing(ctx, "pods"),
+        listing(ctx, "events", field_selector="type=Warning"),
         nav_or_none(request, cluster, html),
     )
     data = {

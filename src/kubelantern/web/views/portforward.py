@@ -16,14 +16,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import audit
 from kubelantern.operate.inputs import integer, read_fields
 from kubelantern.operate.readonly import is_read_only, refusal
 from kubelantern.settings import Settings
 from kubelantern.streams.portforward import Forward, Target
+from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
@@ -57,7 +56,7 @@ def enabled(settings: Settings, cluster: Cluster, desktop: bool = False) -> tupl
 
 def _forwards_of(request: Request) -> list[Forward]:
     def mine(f: Forward) -> bool:
-        return identity_key(request, f.cluster) == f.owner
+        return cluster_context(request, f.cluster).identity == f.owner
 
     return app_state(request).forwards.all(mine)
 
@@ -83,7 +82,8 @@ def _ports(kind: str, obj: dict[str, Any]) -> list[dict[str, Any]]:
 async def forward_page(
     request: Request, cluster: Cluster, resource: str, namespace: str, name: str
 ) -> Response:
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     rt = await cluster.discovery.resolve(resource, creds)
     kind = KIND_OF.get(rt.name)
     if kind is None:
@@ -98,11 +98,8 @@ async def forward_page(
     )
     state = app_state(request)
     on, why = enabled(state.settings, cluster, state.desktop)
-    decision = await can(
-        cluster,
-        creds,
-        identity_key(request, cluster),
-        Check(verb="create", resource="pods", subresource="portforward", namespace=namespace),
+    decision = await ctx.can(
+        Check(verb="create", resource="pods", subresource="portforward", namespace=namespace)
     )
     problem = why
     if not problem and is_read_only(state.settings, cluster):
@@ -151,20 +148,17 @@ async def forward_post(
     port = integer(fields, "port")
     raw_local = fields.get("localPort")
     local_port = 0 if raw_local in (None, "") else integer(fields, "localPort")
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     rt = await cluster.discovery.resolve(resource, creds)
     kind = KIND_OF.get(rt.name)
     if kind is None:
         raise errors.BadRequest("port-forward is for pods, services and deployments")
-    identity = identity_key(request, cluster)
-    decision = await can(
-        cluster,
-        creds,
-        identity,
-        Check(verb="create", resource="pods", subresource="portforward", namespace=namespace),
+    decision = await ctx.can(
+        Check(verb="create", resource="pods", subresource="portforward", namespace=namespace)
     )
     object_url = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
-    async with audit.audited(
+    async with app_state(request).audit.audited(
         request,
         cluster,
         verb="create",
@@ -177,7 +171,7 @@ async def forward_post(
             err.status, err.title = 403, "Forbidden"
             raise err
         target = Target(kind, namespace, name, port)
-        forward = await state.forwards.start(cluster, creds, target, identity, local_port)
+        forward = await state.forwards.start(cluster, creds, target, ctx.identity, local_port)
         note.message = f"{kind}/{name}:{port} on {forward.address}"
         note.url = object_url + "/portforward"
         note.status = 201
@@ -196,10 +190,10 @@ async def stop_forward(request: Request) -> Response:
     """``POST /-/portforwards/{id}/stop``: close the listener and its connections."""
     state = app_state(request)
     forward = state.forwards.get(request.path_params["id"])
-    if identity_key(request, forward.cluster) != forward.owner:
+    if cluster_context(request, forward.cluster).identity != forward.owner:
         state.forwards.get("")  # someone else's forward: as if it did not exist
     t = forward.target
-    async with audit.audited(
+    async with app_state(request).audit.audited(
         request,
         forward.cluster,
         verb="delete",

@@ -38,9 +38,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
-from kubelantern.auth.access import Check, can
+from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
+from kubelantern.web.context import cluster_context
 from kubelantern.web.state import app_state
 
 RESOURCES = ("services", "pods")
@@ -180,7 +180,7 @@ async def proxy_view(
     if not tail:
         # Relative links of the application resolve only under a trailing slash.
         return RedirectResponse(local + "/", status_code=307)
-    creds = credentials_for(request, cluster)
+    creds = cluster_context(request, cluster).credentials
     path = up_prefix + quote(tail, safe="/:@!$&'()*+,;=-._~%")
     headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARD_REQUEST}
     headers["X-Forwarded-Prefix"] = local
@@ -300,11 +300,8 @@ async def open_links(
     ports = open_ports(resource, obj)
     if not ports:
         return {"openPorts": [], "openAccess": None}
-    decision = await can(
-        cluster,
-        credentials_for(request, cluster),
-        identity_key(request, cluster),
-        Check(verb="get", resource=resource, subresource="proxy", namespace=namespace, name=name),
+    decision = await cluster_context(request, cluster).can(
+        Check(verb="get", resource=resource, subresource="proxy", namespace=namespace, name=name)
     )
     for p in ports:
         p["url"] = f"/c/{cluster.slug}/namespaces/{namespace}/{resource}/{name}:{p['port']}/proxy/"

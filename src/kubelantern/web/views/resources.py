@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.listing import ListQuery, ListResult, list_many, list_one
 from kubelantern.resources.table import Column, Row
-from kubelantern.web.nav import known_namespaces, nav_context, selected_namespaces
+from kubelantern.web.context import cluster_context
+from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
 
@@ -104,7 +104,8 @@ async def fetch_list(
 ) -> tuple[ListResult, str]:
     """The rows for this view, and a note for the user (fallbacks, partial results)."""
     state = app_state(request)
-    creds = credentials_for(request, cluster)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
     q = request.query_params
     try:
         limit = min(max(int(q.get("limit", state.settings.page_size)), 1), 1000)
@@ -134,7 +135,7 @@ async def fetch_list(
     except errors.Forbidden as exc:
         if ns is not None or not rt.namespaced:
             raise
-        known = known_namespaces(request, cluster)
+        known = ctx.known_namespaces
         if not known:
             exc.title = "Forbidden"
             raise
@@ -149,11 +150,11 @@ async def fetch_list(
 async def list_view(
     request: Request, cluster: Cluster, resource: str, namespace: str | None
 ) -> Response:
-    creds = credentials_for(request, cluster)
-    rt = await cluster.discovery.resolve(resource, creds)
+    ctx = cluster_context(request, cluster)
+    rt = await ctx.resolve(resource)
     if not rt.listable:
         raise errors.BadRequest(f"{rt.name} cannot be listed", cluster=cluster.slug)
-    namespaces = selected_namespaces(request, cluster, namespace) if rt.namespaced else []
+    namespaces = ctx.selected_namespaces(namespace) if rt.namespaced else []
     result, note = await fetch_list(request, cluster, rt, namespaces)
     q = request.query_params
     wide = q.get("wide") in ("1", "true")

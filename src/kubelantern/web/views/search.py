@@ -9,22 +9,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.search import search
-from kubelantern.web.nav import known_namespaces
+from kubelantern.web.context import cluster_context
 from kubelantern.web.render import render
 from kubelantern.web.state import app_state
 
 
 async def cluster_search(request: Request, cluster: Cluster) -> Response:
     q = request.query_params.get("q", "")
+    ctx = cluster_context(request, cluster)
     results = await search(
+        app_state(request).search_index,
         cluster,
-        credentials_for(request, cluster),
-        identity_key(request, cluster),
+        ctx.credentials,
+        ctx.identity,
         q,
-        namespaces=known_namespaces(request, cluster),
+        namespaces=ctx.known_namespaces,
     )
     return render(
         request, "search.html", {"query": q, "clusterName": cluster.slug, "results": results}
@@ -37,14 +38,16 @@ async def global_search(request: Request) -> Response:
     clusters = list(app_state(request).clusters)
 
     async def one(cluster: Cluster) -> list[dict[str, Any]] | errors.KubelanternError:
+        ctx = cluster_context(request, cluster)
         try:
             return await asyncio.wait_for(
                 search(
+                    app_state(request).search_index,
                     cluster,
-                    credentials_for(request, cluster),
-                    identity_key(request, cluster),
+                    ctx.credentials,
+                    ctx.identity,
                     q,
-                    namespaces=known_namespaces(request, cluster),
+                    namespaces=ctx.known_namespaces,
                     limit=20,
                 ),
                 timeout=10.0,
