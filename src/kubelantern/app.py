@@ -19,7 +19,6 @@ from kubelantern.auth.identity import AuthMiddleware
 from kubelantern.auth.oidc import OIDCClient, session_refresher
 from kubelantern.auth.revocation import store_for
 from kubelantern.auth.sessions import SessionLifetime
-from kubelantern.clusters import execplugin
 from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.incluster import in_cluster_config
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
@@ -98,7 +97,12 @@ def create_app(
     except ValueError as exc:
         raise auth_config.AuthConfigError(str(exc)) from exc
     sessions = SessionLifetime(auth.session_max_age, auth.session_idle_timeout, revocations)
-    store = ClusterStore(timeout=settings.request_timeout, mode_for=auth.mode_for)
+    desktop = local_token is not None
+    store = ClusterStore(
+        timeout=settings.request_timeout,
+        mode_for=auth.mode_for,
+        exec_env=settings.exec_credential_env or (DESKTOP_PLUGIN_ENV if desktop else ()),
+    )
     store.add_all(load_clusters(settings) if clusters is None else clusters)
     oidc = OIDCClient(auth.oidc, timeout=settings.request_timeout) if auth.oidc else None
     state = AppState(
@@ -110,10 +114,6 @@ def create_app(
         plugins=loaded,
         sessions=sessions,
         lifecycle=lifecycle or Lifecycle(),
-    )
-    desktop = local_token is not None
-    execplugin.pass_environment(
-        settings.exec_credential_env or (DESKTOP_PLUGIN_ENV if desktop else ())
     )
     state.desktop = desktop
     state.add_policy = AddPolicy.from_settings(settings, desktop=desktop)
@@ -132,6 +132,7 @@ def create_app(
         yield
         state.lifecycle.begin_shutdown()  # this app's streams only
         await state.drains.cancel_all()
+        await state.closing.wait(5.0)  # streams just ended close their upstream requests
         await plugin_calls.shutdown(state)
         await state.forwards.stop_all()
         await state.shells.close()

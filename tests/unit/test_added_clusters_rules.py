@@ -9,7 +9,9 @@ import pytest
 from kubelantern.auth.admins import AdminRule, Person
 from kubelantern.clusters.addpolicy import AddPolicy, AddPolicyError
 from kubelantern.clusters.addresses import AddressRefused, address_class, check_addresses
-from kubelantern.clusters.execplugin import pass_environment, plugin_environment
+from kubelantern.clusters.execplugin import passed_names, plugin_environment
+from kubelantern.clusters.kubeconfig import ClusterConfig, ExecConfig
+from kubelantern.clusters.store import ClusterStore
 from kubelantern.clusters.visibility import SYSTEM, Viewer
 from kubelantern.settings import Settings
 
@@ -86,10 +88,19 @@ def test_added_clusters_are_their_owners_until_shared() -> None:
 
 def test_exec_plugins_get_only_what_is_named() -> None:
     environ = {"PATH": "/bin", "HOME": "/h", "SECRET": "x", "AWS_REGION": "eu", "AWSX": "y"}
-    try:
-        pass_environment(("AWS_*",))
-        env = plugin_environment((("OWN", "1"),), environ)
-    finally:
-        pass_environment(())
+    env = plugin_environment((("OWN", "1"),), environ, passed_names(("AWS_*", " ")))
     assert env == {"PATH": "/bin", "HOME": "/h", "AWS_REGION": "eu", "OWN": "1"}
     assert plugin_environment((), environ) == {"PATH": "/bin", "HOME": "/h"}
+
+
+def test_each_app_passes_its_own_variables_to_exec_plugins() -> None:
+    """--exec-credential-env is the app's, not the process's: two apps, two answers."""
+    config = ClusterConfig(name="eks", server="https://127.0.0.1:1", exec=ExecConfig(command="aws"))
+    stores = [ClusterStore(exec_env=names) for names in (("AWS_*",), ("GOOGLE_*", " "), ())]
+    passed = []
+    for store in stores:
+        (cluster,) = [store.add(config)]
+        assert cluster.config.exec is not None
+        passed.append(cluster.config.exec.passed_env)
+    assert passed == [("AWS_*",), ("GOOGLE_*",), ()]
+    assert config.exec is not None and config.exec.passed_env == ()  # the input is unchanged

@@ -140,10 +140,11 @@ def test_stop_lets_tasks_finish_cleanup_under_anyio_cancellation() -> None:
     every await: the tasks' cleanup (closing the upstream response) must still run."""
     import anyio
 
-    from kubelantern.streams.tasks import stop
+    from kubelantern.streams.tasks import Closing
 
     async def main() -> bool:
         closed = asyncio.Event()
+        closing = Closing()
 
         async def upstream() -> None:
             try:
@@ -157,8 +158,9 @@ def test_stop_lets_tasks_finish_cleanup_under_anyio_cancellation() -> None:
         await asyncio.sleep(0)
         with anyio.CancelScope() as scope:
             scope.cancel()
-            await stop([task])
+            await closing.stop([task])
         await asyncio.wait_for(closed.wait(), 5)
-        return closed.is_set()
+        await closing.wait(5)
+        return closed.is_set() and len(closing) == 0  # kept only while it closed
 
     assert asyncio.run(main())

@@ -35,32 +35,32 @@ BASE_ENV = (
     "XDG_CACHE_HOME",
     "XDG_RUNTIME_DIR",
 )
-# What --exec-credential-env names (set once at start-up by create_app).
-_passed: tuple[str, ...] = ()
 
 
-def pass_environment(names: tuple[str, ...]) -> None:
-    """Also give plugins these variables of the server (``NAME``, ``PREFIX*``, ``*``)."""
-    global _passed
-    _passed = tuple(n.strip() for n in names if n.strip())
+def passed_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``--exec-credential-env`` cleaned up: the names and patterns, without blanks."""
+    return tuple(n.strip() for n in names if n.strip())
 
 
 def plugin_environment(
-    spec_env: tuple[tuple[str, str], ...], environ: dict[str, str]
+    spec_env: tuple[tuple[str, str], ...],
+    environ: dict[str, str],
+    passed: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The environment of one plugin run (see the module doc)."""
+    """The environment of one plugin run (see the module doc); ``passed`` is what
+    ``--exec-credential-env`` names (``ExecConfig.passed_env``)."""
 
-    def passed(name: str) -> bool:
+    def given(name: str) -> bool:
         if name in BASE_ENV:
             return True
-        for pattern in _passed:
+        for pattern in passed:
             if pattern.endswith("*") and name.startswith(pattern[:-1]):
                 return True
             if name == pattern:
                 return True
         return False
 
-    env = {k: v for k, v in environ.items() if passed(k)}
+    env = {k: v for k, v in environ.items() if given(k)}
     env.update(dict(spec_env))
     return env
 
@@ -109,7 +109,7 @@ async def run_exec_plugin(cfg: ClusterConfig, timeout: float = 60.0) -> ExecCred
     command = spec.command
     if os.sep in command and not os.path.isabs(command):
         command = os.path.join(spec.base_dir, command)
-    env = plugin_environment(spec.env, dict(os.environ))
+    env = plugin_environment(spec.env, dict(os.environ), spec.passed_env)
     env["KUBERNETES_EXEC_INFO"] = _exec_info(cfg, spec)
     try:
         proc = await asyncio.create_subprocess_exec(

@@ -31,6 +31,9 @@ class ExecConfig:
     interactive_mode: str = "IfAvailable"
     provide_cluster_info: bool = False
     base_dir: str = ""
+    # Variables of the server's own environment the plugin also gets (``NAME``,
+    # ``PREFIX*``, ``*``): the app's --exec-credential-env, set by ClusterStore.add.
+    passed_env: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ its context name for display.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from kubelantern import errors
 from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.execplugin import passed_names
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.visibility import current_viewer
 from kubelantern.resources.discovery import Discovery
@@ -61,8 +63,11 @@ class ClusterStore:
         *,
         timeout: float = 15.0,
         mode_for: Callable[[str, str], str] | None = None,
+        exec_env: tuple[str, ...] = (),
     ) -> None:
         self._timeout = timeout
+        # What exec plugins may see of the server's environment (--exec-credential-env).
+        self._exec_env = passed_names(exec_env)
         self._clusters: dict[str, Cluster] = {}
         # (slug, context name) -> auth mode; from AuthConfig.mode_for in the app.
         self._mode_for = mode_for or (lambda slug, name: "kubeconfig")
@@ -82,6 +87,10 @@ class ClusterStore:
         token or impersonation must never go to a server someone else chose.
         ``guard`` is the address classes it may connect to (``clusters.addresses``).
         """
+        if config.exec is not None and self._exec_env:
+            config = dataclasses.replace(
+                config, exec=dataclasses.replace(config.exec, passed_env=self._exec_env)
+            )
         slug = base = slugify(config.name)
         n = 2
         while slug in self._clusters:

@@ -24,7 +24,7 @@ from kubelantern.clusters.store import Cluster
 from kubelantern.resources.discovery import ResourceType, segment
 from kubelantern.resources.relations import selector_string
 from kubelantern.streams.lines import split_lines
-from kubelantern.streams.tasks import stop
+from kubelantern.streams.tasks import Closing
 
 DEFAULT_TAIL = 500
 MAX_TAIL = 100_000
@@ -354,6 +354,7 @@ async def read_sources(
     sources: list[Source],
     options: LogOptions,
     *,
+    closing: Closing,
     queue_size: int = QUEUE_SIZE,
     idle: float | None = None,
     discover: Callable[[], Awaitable[list[Source]]] | None = None,
@@ -432,4 +433,4 @@ async def read_sources(
             if batch:
                 yield batch
     finally:
-        await stop(tasks)
+        await closing.stop(tasks)

@@ -15,21 +15,37 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-_closing: set[asyncio.Future[Any]] = set()
 
+class Closing:
+    """Stream tasks being cancelled, kept referenced until their cleanup has run.
 
-async def stop(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks`` once and wait until they have cleaned up.
-
-    If the caller is cancelled meanwhile, the tasks still finish their cleanup
-    in the background (kept referenced here until they do).
+    One per app (``AppState.closing``): the event loop holds tasks only weakly,
+    so tasks whose consumer has gone need an owner while they close.
     """
-    pending = list(tasks)
-    if not pending:
-        return
-    for task in pending:
-        task.cancel()
-    waiter = asyncio.gather(*pending, return_exceptions=True)
-    _closing.add(waiter)
-    waiter.add_done_callback(_closing.discard)
-    await asyncio.shield(waiter)
+
+    def __init__(self) -> None:
+        self._waiting: set[asyncio.Future[Any]] = set()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    async def stop(self, tasks: Iterable[asyncio.Task[Any]]) -> None:
+        """Cancel ``tasks`` once and wait until they have cleaned up.
+
+        If the caller is cancelled meanwhile, the tasks still finish their cleanup
+        in the background (kept referenced here until they do).
+        """
+        pending = list(tasks)
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        waiter = asyncio.gather(*pending, return_exceptions=True)
+        self._waiting.add(waiter)
+        waiter.add_done_callback(self._waiting.discard)
+        await asyncio.shield(waiter)
+
+    async def wait(self, timeout: float) -> None:
+        """At shutdown: give the cleanups still running up to ``timeout`` seconds."""
+        if self._waiting:
+            await asyncio.wait(list(self._waiting), timeout=timeout)

@@ -29,7 +29,7 @@ from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import TABLE_ACCEPT, Column, Row, list_table, parse_table
-from kubelantern.streams.tasks import stop
+from kubelantern.streams.tasks import Closing
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import split_namespaces
 from kubelantern.web.state import app_state
@@ -205,7 +205,9 @@ def sse_response(stream: AsyncIterator[bytes]) -> Response:
 Item = tuple[WatchPlan, str, dict[str, Any]] | tuple[WatchPlan, BaseException]
 
 
-async def _pump(plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item]) -> None:
+async def _pump(
+    plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item], closing: Closing
+) -> None:
     inner: asyncio.Queue[tuple[str, dict[str, Any]] | BaseException] = asyncio.Queue(QUEUE_SIZE)
     task = asyncio.create_task(
         watch_namespace(
@@ -221,7 +223,7 @@ async def _pump(plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item]) -> 
                     return
                 await queue.put((plan, got[0], got[1]))
     finally:
-        await stop([task])
+        await closing.stop([task])
 
 
 async def merged_stream(
@@ -239,8 +241,11 @@ async def merged_stream(
     and a cluster whose watch fails is reported while the others go on.
     """
     queue: asyncio.Queue[Item] = asyncio.Queue(QUEUE_SIZE)
+    closing = app_state(request).closing
     tasks = [
-        asyncio.create_task(_pump(plan, ns, queue)) for plan in plans for ns in plan.namespaces
+        asyncio.create_task(_pump(plan, ns, queue, closing))
+        for plan in plans
+        for ns in plan.namespaces
     ]
     positions = {p.cluster.slug: p.start_rv for p in plans}
 
@@ -296,7 +301,7 @@ async def merged_stream(
                     yield sse("row", {"key": key, "type": kind, "html": html}, event_id())
         yield sse("problem", {"message": "every cluster's watch ended"})
     finally:
-        await stop(tasks)
+        await closing.stop(tasks)
 
 
 async def watch_view(request: Request, cluster: Cluster) -> Response:

@@ -32,6 +32,7 @@ from kubelantern.operate.nodeshell import ShellPods
 from kubelantern.resources.search import ObjectIndex
 from kubelantern.settings import Settings
 from kubelantern.streams.portforward import PortForwards
+from kubelantern.streams.tasks import Closing
 
 if TYPE_CHECKING:
     from kubelantern.plugins.manager import Plugins
@@ -60,6 +61,7 @@ class AppState:
     drains: Drains = field(default_factory=Drains)  # node drains, cancelled at shutdown
     search_index: ObjectIndex = field(default_factory=ObjectIndex)  # the palette's names
     lifecycle: Lifecycle = field(default_factory=Lifecycle)  # shutdown switch, open streams
+    closing: Closing = field(default_factory=Closing)  # stream tasks finishing their cleanup
 
 
 def app_state(request: HTTPConnection) -> AppState:

@@ -54,7 +54,6 @@ from kubelantern.streams.remote import (
     ExitStatus,
     open_channel,
 )
-from kubelantern.streams.tasks import stop
 from kubelantern.web.context import cluster_context
 from kubelantern.web.csrf import COOKIE
 from kubelantern.web.errors import error_data
@@ -276,7 +275,7 @@ async def relay(websocket: WebSocket, session: ChannelSocket) -> RelayEnd:
     try:
         done, _pending = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        await stop((up, down))
+        await _state(websocket).closing.stop((up, down))
     upstream_ended = up in done and up.exception() is None
     if down in done and isinstance(down.exception(), websockets.ConnectionClosed):
         upstream_ended = True  # writing stdin found the upstream gone

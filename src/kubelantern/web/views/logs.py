@@ -276,7 +276,14 @@ async def stream(
         # No automatic reconnect: it would replay the tail and duplicate lines.
         yield b"retry: 86400000\n" + sse("ready", ready)
         async for batch in podlogs.read_sources(
-            cluster, creds, namespace, sources, options, idle=HEARTBEAT, discover=discover
+            cluster,
+            creds,
+            namespace,
+            sources,
+            options,
+            closing=app_state(request).closing,
+            idle=HEARTBEAT,
+            discover=discover,
         ):
             if not batch:
                 yield b": keep-alive\n\n"
@@ -350,7 +357,9 @@ async def download(
     else:
 
         async def body() -> AsyncIterator[bytes]:
-            async for batch in podlogs.read_sources(cluster, creds, namespace, sources, options):
+            async for batch in podlogs.read_sources(
+                cluster, creds, namespace, sources, options, closing=app_state(request).closing
+            ):
                 out = bytearray()
                 for item in batch:
                     if isinstance(item, Line):
