@@ -109,7 +109,7 @@ async def action_view(
     ensure_writable(state.settings, cluster)
     fields = await read_fields(request)
     creds = cluster_context(request, cluster).credentials
-    rt = await cluster.discovery.resolve(resource, creds)
+    rt = await cluster_context(request, cluster).resolve(resource)
     if rt.namespaced and not namespace:
         raise errors.BadRequest(f"{rt.name} is namespaced: the URL needs /namespaces/<ns>/")
     namespace = namespace if rt.namespaced else None
@@ -260,7 +260,7 @@ async def drain_response(
 
 
 async def drain_page(request: Request, cluster: Cluster, resource: str, name: str) -> Response:
-    rt = await cluster.discovery.resolve(resource, cluster_context(request, cluster).credentials)
+    rt = await cluster_context(request, cluster).resolve(resource)
     if rt.name != actions.NODES:
         raise errors.BadRequest(f"only nodes are drained, not {rt.name}")
     return await drain_response(

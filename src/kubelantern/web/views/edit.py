@@ -41,7 +41,7 @@ def object_path(cluster: Cluster, rt: ResourceType, namespace: str | None, name:
 async def resolve_target(
     request: Request, cluster: Cluster, resource: str, namespace: str | None, name: str
 ) -> edit.Target:
-    rt = await cluster.discovery.resolve(resource, cluster_context(request, cluster).credentials)
+    rt = await cluster_context(request, cluster).resolve(resource)
     if rt.namespaced and not namespace:
         raise errors.BadRequest(
             f"{rt.name} is namespaced: use /c/{cluster.slug}/namespaces/<ns>/{rt.name}/{name}",

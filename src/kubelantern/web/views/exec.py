@@ -116,7 +116,7 @@ async def terminal_view(
     """The terminal page, or why there is none (RBAC, read-only, no such container)."""
     ctx = cluster_context(request, cluster)
     creds = ctx.credentials
-    rt = await cluster.discovery.resolve(resource, creds)
+    rt = await cluster_context(request, cluster).resolve(resource)
     if rt.name != "pods" or action not in ACTIONS:
         raise errors.BadRequest(f"{action} is only possible for pods", cluster=cluster.slug)
     pod = await podlogs.get_pod(cluster, creds, namespace, name)

@@ -59,7 +59,7 @@ async def export_view(
     state = app_state(request)
     ctx = cluster_context(request, cluster)
     creds = ctx.credentials
-    rt = await cluster.discovery.resolve(resource, creds)
+    rt = await cluster_context(request, cluster).resolve(resource)
     if not rt.listable:
         raise errors.BadRequest(f"{rt.name} cannot be listed", cluster=cluster.slug)
     q = request.query_params

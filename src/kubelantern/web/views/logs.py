@@ -139,8 +139,7 @@ async def logs_view(
     rest: list[str],
 ) -> Response:
     """Route ``…/{resource}/{name}/logs[/stream|/download]``."""
-    creds = cluster_context(request, cluster).credentials
-    rt = await cluster.discovery.resolve(resource, creds)
+    rt = await cluster_context(request, cluster).resolve(resource)
     if rt.name != "pods" and rt.name not in podlogs.WORKLOADS:
         raise errors.BadRequest(
             f"{rt.kind} has no logs; logs are shown for pods and for "

@@ -84,7 +84,7 @@ async def forward_page(
 ) -> Response:
     ctx = cluster_context(request, cluster)
     creds = ctx.credentials
-    rt = await cluster.discovery.resolve(resource, creds)
+    rt = await cluster_context(request, cluster).resolve(resource)
     kind = KIND_OF.get(rt.name)
     if kind is None:
         raise errors.BadRequest("port-forward is for pods, services and deployments")
@@ -150,7 +150,7 @@ async def forward_post(
     local_port = 0 if raw_local in (None, "") else integer(fields, "localPort")
     ctx = cluster_context(request, cluster)
     creds = ctx.credentials
-    rt = await cluster.discovery.resolve(resource, creds)
+    rt = await cluster_context(request, cluster).resolve(resource)
     kind = KIND_OF.get(rt.name)
     if kind is None:
         raise errors.BadRequest("port-forward is for pods, services and deployments")
