@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -76,9 +76,10 @@ class Lookup:
     discovery: DiscoveryResult
     identity: str = ""
     timeout: float = TIMEOUT
-    # May this user do a ``kubelantern.auth.access.Check``? The request's own cached
-    # answer (``web.context.ClusterContext.can``); None: nothing is allowed.
-    can: Callable[[Any], Awaitable[Any]] | None = None
+    # The view read the object itself with these credentials, so RBAC lets this
+    # person ``get`` it. Passed in as a fact: kind knowledge (sections) must not
+    # depend on who asks, so it never asks the access reviews itself.
+    object_readable: bool = False
 
     @property
     def slug(self) -> str:

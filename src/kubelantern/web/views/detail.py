@@ -161,7 +161,13 @@ async def detail_view(
 
     fragment = bool(request.headers.get("HX-Request")) and q.get("fragment") == "1"
     html = not wants_json(request)
-    lk = Lookup(cluster, creds, await ctx.discovery(), identity=ctx.identity, can=ctx.can)
+    lk = Lookup(
+        cluster,
+        creds,
+        await ctx.discovery(),
+        identity=ctx.identity,
+        object_readable=True,  # read above with these credentials
+    )
 
     async def nothing() -> dict[str, Any]:
         return {}
