@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from typing import Any, get_type_hints
 
 import httpx
 import orjson
@@ -21,10 +21,12 @@ from kubelantern.auth.access import Check
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.store import Cluster, ClusterStore
-from kubelantern.resources.discovery import Discovery
 from kubelantern.settings import Settings
 from kubelantern.web.context import cluster_context, request_context
 from kubelantern.web.state import AppState
+
+# The class of Cluster.discovery, wherever the layers put its module.
+Discovery: Any = get_type_hints(Cluster)["discovery"]
 
 CORE = {
     "kind": "APIGroupDiscoveryList",
