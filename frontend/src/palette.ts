@@ -7,9 +7,13 @@ interface Hit {
   url: string;
 }
 
-function currentCluster(): string | null {
-  const el = document.querySelector<HTMLElement>("[data-cluster]");
-  return el?.dataset.cluster ?? null;
+// The cluster of the page is in its address (/c/<slug>/...), never in the rows
+// it shows: the clusters page lists every cluster with data-cluster rows, and
+// there the palette searches all of them at once.
+function currentCluster(prefix: string): string | null {
+  const path = window.location.pathname.slice(prefix.length);
+  const match = /^\/c\/([^/]+)\//.exec(path);
+  return match ? decodeURIComponent(match[1]) : null;
 }
 
 function isTyping(target: EventTarget | null): boolean {
@@ -64,8 +68,10 @@ export function initPalette(prefix: () => string): void {
   const search = async (): Promise<void> => {
     const q = input.value.trim();
     const mine = ++seq;
-    const cluster = currentCluster();
-    const base = cluster ? `${prefix()}/c/${cluster}/-/search.json` : `${prefix()}/-/search.json`;
+    const cluster = currentCluster(prefix());
+    const base = cluster
+      ? `${prefix()}/c/${encodeURIComponent(cluster)}/-/search.json`
+      : `${prefix()}/-/search.json`;
     const resp = await fetch(`${base}?q=${encodeURIComponent(q)}`, {
       headers: { Accept: "application/json" },
     });

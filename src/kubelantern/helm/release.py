@@ -20,6 +20,7 @@ import orjson
 import yaml
 
 from kubelantern import errors
+from kubelantern.yamltext import BlockDumper
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 SECRET_TYPE = "helm.sh/release.v1"
@@ -158,7 +159,9 @@ def manifest_objects(manifest: str, namespace: str) -> list[OwnedObject]:
 
 
 def to_yaml(values: dict[str, Any]) -> str:
-    return yaml.safe_dump(values, default_flow_style=False, sort_keys=True) if values else ""
+    if not values:
+        return ""
+    return str(yaml.dump(values, Dumper=BlockDumper, default_flow_style=False, sort_keys=True))
 
 
 def chart_files(chart: dict[str, Any]) -> dict[str, bytes]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from kubelantern import errors
+from kubelantern import errors, yamltext
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -223,5 +223,4 @@ def line_of(root: yaml.Node, path: str) -> int | None:
 
 def to_yaml(obj: Any) -> str:
     """Block-style YAML in the object's own key order (as the API server sent it)."""
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return str(yaml.dump(obj, Dumper=dumper, sort_keys=False, default_flow_style=False))
+    return yamltext.dump(obj)

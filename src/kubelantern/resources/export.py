@@ -31,6 +31,7 @@ from kubelantern.clusters.credentials import Credentials
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import Column, Row, TablePage, list_table
+from kubelantern.yamltext import BlockDumper
 
 FORMATS = {
     "yaml": "application/yaml; charset=utf-8",
@@ -40,7 +41,7 @@ FORMATS = {
 }
 SUFFIXES = (".yaml", ".csv", ".tsv")
 # libyaml's emitter when PyYAML has it: several times faster on big exports.
-DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+DUMPER: type[yaml.SafeDumper] = BlockDumper  # multi-line strings as | blocks, like kubectl
 
 
 def suffix_format(last_segment: str) -> tuple[str, str] | None:

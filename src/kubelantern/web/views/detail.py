@@ -22,11 +22,10 @@ import logging
 from typing import Any
 
 import orjson
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors
+from kubelantern import errors, yamltext
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources import sections
@@ -53,8 +52,7 @@ def clean_object(obj: dict[str, Any], *, managed_fields: bool) -> dict[str, Any]
 
 
 def to_yaml(obj: dict[str, Any]) -> str:
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return str(yaml.dump(obj, Dumper=dumper, sort_keys=False, default_flow_style=False))
+    return yamltext.dump(obj)
 
 
 def is_secret(rt: ResourceType) -> bool:
