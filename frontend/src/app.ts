@@ -216,6 +216,21 @@ function initNamespaceChooser(root: HTMLElement): void {
   });
 }
 
+// "Where do you work?" on the overview of someone who may not list namespaces:
+// the named namespace joins the chooser's list and selection, then the form's
+// GET shows the overview for it (without script the GET alone does that).
+document.addEventListener("submit", (ev) => {
+  const form = ev.target as HTMLFormElement | null;
+  if (!form?.matches("form[data-ns-start]")) return;
+  const cluster = form.dataset.cluster ?? "";
+  const input = form.elements.namedItem("namespaces") as HTMLInputElement | null;
+  const name = input?.value.trim() ?? "";
+  if (!cluster || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) return;
+  const known = readCookieList(`kl_known_ns.${cluster}`);
+  if (!known.includes(name)) writeCookieList(`kl_known_ns.${cluster}`, [...known, name]);
+  writeCookieList(`kl_ns.${cluster}`, [name]);
+});
+
 // ---- wiring ----------------------------------------------------------------------
 
 document.addEventListener("click", (ev) => {

@@ -1,4 +1,4 @@
-"""Block text (``|``) stays block text: in the editor, after an apply, on the detail page, in exports.
+"""Block text (``|``) stays block text: editor, apply, detail page, exports.
 
 A ConfigMap holding a script is the common case: people write it as a literal
 block, and ``kubectl edit`` shows it as one. Kubelantern used to turn it into

@@ -160,6 +160,32 @@ def build_sidebar(discovery: DiscoveryResult) -> list[SidebarSection]:
     return [s for s in sections if s.entries]
 
 
+# Everyone may create these (system:basic-user): asking the API server about
+# oneself is no reason to offer "Create".
+_SELF_REVIEWS = {
+    "selfsubjectaccessreviews",
+    "selfsubjectrulesreviews",
+    "selfsubjectreviews",
+}
+
+
+def rules_allow_creating(rules: list[dict[str, object]]) -> bool:
+    """Whether RulesReview rules let the person create any kind of object at all.
+
+    Only a hint for showing "Create": the API server still decides each object.
+    """
+    for rule in rules:
+        verbs = rule.get("verbs") or []
+        resources = rule.get("resources") or []
+        if not isinstance(verbs, list) or not isinstance(resources, list):
+            continue
+        if "*" not in verbs and "create" not in verbs:
+            continue
+        if any(r == "*" or str(r).split("/")[0] not in _SELF_REVIEWS for r in resources):
+            return True
+    return False
+
+
 def rule_allows(rules: list[dict[str, object]], verb: str, rt: ResourceType) -> bool:
     """Whether SelfSubjectRulesReview resource rules grant ``verb`` on the kind."""
     for rule in rules:

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from kubelantern import errors
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
-from kubelantern.resources.kinds import build_sidebar, rule_allows
+from kubelantern.resources.kinds import build_sidebar, rule_allows, rules_allow_creating
 from kubelantern.web.context import (
     KNOWN_COOKIE,
     NS_COOKIE,
@@ -96,6 +96,28 @@ async def namespace_choice(ctx: ClusterContext, selected: list[str]) -> Namespac
     return choice
 
 
+async def working_rules(
+    ctx: ClusterContext, namespaces: list[str]
+) -> list[dict[str, object]] | None:
+    """RulesReview rules where the person works (None when a review failed).
+
+    The selection, else the known namespaces; each review also carries the
+    cluster-wide rules. The request context asks each namespace once.
+    """
+    review_ns = namespaces or [*ctx.known_namespaces, "default"][:10]
+    reviews = await asyncio.gather(*(ctx.resource_rules(ns) for ns in review_ns))
+    if any(r is None for r in reviews):
+        return None
+    return [rule for r in reviews if r is not None for rule in r]
+
+
+async def may_create(ctx: ClusterContext, namespaces: list[str]) -> bool | None:
+    """Whether "Create" is worth offering: RBAC lets the person create something
+    where they work. None: unknown (then it shows; the API server decides)."""
+    rules = await working_rules(ctx, namespaces)
+    return None if rules is None else rules_allow_creating(rules)
+
+
 async def sidebar(
     request: Request, ctx: ClusterContext, namespaces: list[str]
 ) -> list[dict[str, Any]]:
@@ -124,9 +146,10 @@ async def nav_context(
         elif cluster.default_namespace:
             # First visit: start where the operator or the kubeconfig context points.
             selected = [cluster.default_namespace]
-    choice, sections = await asyncio.gather(
+    choice, sections, can_create = await asyncio.gather(
         namespace_choice(ctx, selected),
         sidebar(request, ctx, selected if selected else []),
+        may_create(ctx, selected if selected else []),
     )
     return {
         "cluster": cluster.slug,
@@ -137,4 +160,5 @@ async def nav_context(
         "namespaces": choice.to_dict(),
         "sections": sections,
         "current": current,
+        "canCreate": can_create,
     }

@@ -117,7 +117,7 @@ async def listing(
         return out
     except errors.KubelanternError as exc:
         out.error = exc
-        known = ctx.known_namespaces
+        known = working_namespaces(ctx)
         if not (fallback and known and isinstance(exc, errors.Forbidden)):
             return out
     results = await asyncio.gather(
@@ -137,6 +137,29 @@ async def listing(
     if out.namespaces:
         out.error = None
     return out
+
+
+def working_namespaces(ctx: ClusterContext) -> list[str]:
+    """Where to look when all namespaces are refused: the ones asked for, then the known ones.
+
+    ``?namespaces=a,b`` is how someone who may not list namespaces says where
+    they work (the "Where do you work?" form on this page); the chooser
+    remembers it.
+    """
+    names = ctx.selected_namespaces(None)
+    return [*names, *(n for n in ctx.known_namespaces if n not in names)]
+
+
+def needs_namespace(nav: Obj | None, *parts: Obj) -> bool:
+    """Whether to lead with "name a namespace": nothing to see, none to choose.
+
+    True for someone who may list neither namespaces nor these kinds in all
+    namespaces, and has named no namespace yet: every card would say "Not
+    permitted", so the page starts with where to go instead.
+    """
+    if nav is not None and nav["namespaces"]["canList"]:
+        return False
+    return all(p.get("forbidden") and p.get("namespaces") is None for p in parts)
 
 
 def nodes_part(nodes: Listing) -> Obj:
@@ -269,4 +292,5 @@ async def overview(request: Request, cluster: Cluster) -> Response:
         "capacity": capacity_part(nodes, pods),
         "warnings": warnings_part(cluster, discovery, events),
     }
+    data["needsNamespace"] = needs_namespace(nav, data["pods"], data["warnings"])
     return render(request, "overview.html", data, context={"nav": nav} if html else None)
