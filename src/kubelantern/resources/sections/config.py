@@ -8,6 +8,7 @@ from typing import Any
 
 from kubelantern.resources.relations import Lookup, Obj
 from kubelantern.resources.sections.base import Section, builds, meta, spec, status
+from kubelantern.resources.sections.usage import pods_using_config
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 VALUE_PREVIEW = 20_000
@@ -45,7 +46,7 @@ async def configmap_section(lk: Lookup, cm: Obj) -> Section:
     for key, value in sorted((cm.get("binaryData") or {}).items()):
         keys.append({"key": key, "size": decoded_size(str(value)), "binary": True, "value": None})
     summary = {"keys": keys, "immutable": bool(cm.get("immutable"))}
-    return Section("configmap", summary)
+    return Section("configmap", summary, [await pods_using_config(lk, cm, "ConfigMap")])
 
 
 def redact_secret(obj: Obj) -> Obj:
@@ -97,6 +98,7 @@ async def secret_section(lk: Lookup, secret: Obj) -> Section:
     (``web/views/detail.py``), so the view's own successful read is the proof;
     the section is told it (``Lookup.object_readable``) rather than asking.
     """
+    pods = await pods_using_config(lk, secret, "Secret")
     keys = [
         {"key": k, "size": decoded_size(str(v))}
         for k, v in sorted((secret.get("data") or {}).items())
@@ -108,7 +110,7 @@ async def secret_section(lk: Lookup, secret: Obj) -> Section:
         "mayReveal": lk.object_readable,
         "revealRefused": "",
     }
-    return Section("secret", summary)
+    return Section("secret", summary, [pods])
 
 
 def metric_name(m: Obj) -> str:

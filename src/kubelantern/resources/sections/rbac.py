@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from kubelantern.resources.relations import Lookup, Obj, Related, guarded
 from kubelantern.resources.sections.base import Section, builds, meta
+from kubelantern.resources.sections.usage import (
+    bindings_of_role,
+    bindings_of_service_account,
+)
 
 RBAC = "rbac.authorization.k8s.io/v1"
 
@@ -28,7 +32,25 @@ async def role_section(lk: Lookup, role: Obj) -> Section:
         ",".join(f"{k}={v}" for k, v in (s.get("matchLabels") or {}).items())
         for s in aggregation.get("clusterRoleSelectors") or []
     ]
-    return Section("role", {"rules": rules_table(role), "aggregation": selectors})
+    summary = {"rules": rules_table(role), "aggregation": selectors}
+    return Section("role", summary, [await bindings_of_role(lk, role, str(role.get("kind")))])
+
+
+@builds("", "ServiceAccount")
+async def service_account_section(lk: Lookup, account: Obj) -> Section:
+    """Its token and pull Secrets, and the bindings that grant it rights."""
+    ns = meta(account).get("namespace")
+    summary = {
+        "automountToken": account.get("automountServiceAccountToken"),
+        "secrets": [
+            lk.link("v1", "Secret", s.get("name", ""), ns) for s in account.get("secrets") or []
+        ],
+        "imagePullSecrets": [
+            lk.link("v1", "Secret", s.get("name", ""), ns)
+            for s in account.get("imagePullSecrets") or []
+        ],
+    }
+    return Section("serviceaccount", summary, [await bindings_of_service_account(lk, account)])
 
 
 def subject(lk: Lookup, s: Obj, binding_ns: str | None) -> Obj:
