@@ -53,7 +53,39 @@ const result = await build({
   metafile: true,
 });
 
+// The icon sprite: only the Lucide icons listed in src/icons.json, as <symbol>s
+// the server inlines into each page (<use href="#i-NAME">: no extra request,
+// nothing fetched from elsewhere), and the favicon drawn from one of them.
+function lucide(name) {
+  const file = path.join(here, "node_modules", "lucide-static", "icons", `${name}.svg`);
+  if (!existsSync(file)) throw new Error(`src/icons.json: no Lucide icon named ${name}`);
+  const svg = readFileSync(file, "utf8");
+  const inner = svg.slice(svg.indexOf(">", svg.indexOf("<svg")) + 1, svg.lastIndexOf("</svg>"));
+  return inner.replace(/\s*\n\s*/g, "").replace(/\s+\/>/g, "/>");
+}
+const iconList = JSON.parse(readFileSync(path.join(here, "src", "icons.json"), "utf8"));
+const symbols = [...new Set(iconList.icons)]
+  .sort()
+  .map((name) => `<symbol id="i-${name}" viewBox="0 0 24 24">${lucide(name)}</symbol>`);
+writeFileSync(
+  path.join(outdir, "icons.svg"),
+  `<svg xmlns="http://www.w3.org/2000/svg" class="icon-sprite" aria-hidden="true" ` +
+    `fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" ` +
+    `stroke-linejoin="round"><!-- Lucide icons, ISC License -->${symbols.join("")}</svg>\n`,
+);
+writeFileSync(
+  path.join(outdir, "favicon.svg"),
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">` +
+    `<rect width="24" height="24" rx="5" fill="#1d4ed8"/>` +
+    `<g transform="translate(3 3) scale(0.75)" fill="#fbbf24" stroke="#fde68a" stroke-width="1.5" ` +
+    `stroke-linecap="round" stroke-linejoin="round">${lucide(iconList.favicon)}</g></svg>\n`,
+);
+
 const files = {};
+for (const extra of ["icons.svg", "favicon.svg"]) {
+  const digest = createHash("sha256").update(readFileSync(path.join(outdir, extra))).digest("hex");
+  files[extra] = digest.slice(0, 12);
+}
 for (const output of Object.keys(result.metafile.outputs).sort()) {
   const full = path.resolve(output);
   const digest = createHash("sha256").update(readFileSync(full)).digest("hex");

@@ -123,6 +123,31 @@ function liveTable(table: HTMLTableElement): void {
   window.addEventListener("pagehide", () => source.close());
 }
 
+// "On this page": one link per section of a detail page, in page order.
+function buildToc(nav: HTMLElement): void {
+  const list = nav.querySelector("ol");
+  const body = document.getElementById("detail-body");
+  if (!list || !body) return;
+  list.replaceChildren();
+  body.querySelectorAll<HTMLElement>("section[id]").forEach((section) => {
+    const heading = section.querySelector("h2");
+    if (!heading) return;
+    const title = Array.from(heading.childNodes)
+      .filter((n) => !(n instanceof HTMLElement && n.tagName === "SMALL"))
+      .map((n) => n.textContent ?? "")
+      .join("")
+      .trim();
+    if (!title) return;
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#${section.id}`;
+    link.textContent = title;
+    item.appendChild(link);
+    list.appendChild(item);
+  });
+  nav.hidden = list.children.length < 3;
+}
+
 function liveDetail(el: HTMLElement): void {
   const url = el.dataset.watchUrl;
   const body = document.getElementById("detail-body");
@@ -287,6 +312,10 @@ function init(): void {
   document.querySelectorAll<HTMLTableElement>("table[data-live-table]").forEach(liveTable);
   document.querySelectorAll<HTMLElement>("[data-live-detail]").forEach(liveDetail);
   document.querySelectorAll<HTMLElement>("[data-ns-chooser]").forEach(initNamespaceChooser);
+  document.querySelectorAll<HTMLElement>("nav[data-toc]").forEach((nav) => {
+    buildToc(nav);
+    document.getElementById("detail-body")?.addEventListener("htmx:afterSwap", () => buildToc(nav));
+  });
   initPalette(prefix);
   setInterval(tickAges, 1000);
 }

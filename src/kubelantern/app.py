@@ -29,7 +29,7 @@ from kubelantern.operate import readonly
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.plugins import manager as plugin_manager
 from kubelantern.settings import Settings
-from kubelantern.web import csp
+from kubelantern.web import csp, icons
 from kubelantern.web import errors as web_errors
 from kubelantern.web.assets import AssetFiles, Assets
 from kubelantern.web.compress import Compression
@@ -145,6 +145,7 @@ def create_app(
     routes = [
         Route("/", cluster_views.clusters_page, name="clusters"),
         Route("/clusters", cluster_views.clusters_page),
+        Route("/favicon.ico", icons.favicon),
         Route("/-/search", search_views.global_search),
         Route("/-/list/{resource}", multicluster.multi_list),
         Route("/-/watch", multicluster.multi_watch),

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from kubelantern.web import csp
+from kubelantern.web import csp, icons, status
 from kubelantern.web.assets import Assets
 from kubelantern.web.csrf import csrf_token
 
@@ -126,6 +126,8 @@ def make_environment(
     # <style> elements carry it (nonce="{{ csp_nonce() }}"), nothing else may run.
     env.globals["csp_nonce"] = csp.current_nonce.get
     env.filters["age"] = age
+    env.globals.update(icons.template_globals())  # icon(), kind_icon(), icon_sprite()
+    env.globals.update(status.template_globals())  # status_tone(): colours of status chips
     return env
 
 

@@ -20,7 +20,7 @@ def extra_appbar_items(ctx: Context) -> list[AppBarItem] | None:
     html = ctx.render_string(
         '<a class="plugin-problems" href="{{ url(\'/-/plugins\') }}" data-plugin-problems'
         ' title="A plugin failed; the page works without it. Details on /-/plugins.">'
-        "&#9888; {{ count }} plugin {{ noun }}</a>",
+        "{{ icon('triangle-alert') }}{{ count }} plugin {{ noun }}</a>",
         count=count,
         noun=noun,
     )
