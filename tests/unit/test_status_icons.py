@@ -50,6 +50,11 @@ def test_status_tone(column: str, value: object, tone: str | None) -> None:
     assert status.status_tone(column, value) == tone
 
 
+def test_a_finished_pod_is_not_amber_for_being_unready() -> None:
+    assert status.status_tone("Ready", "0/1", ["report-1", "0/1", "Completed", 0]) == "neutral"
+    assert status.status_tone("Ready", "0/1", ["broken", "0/1", "ImagePullBackOff", 0]) == "warn"
+
+
 def test_every_tone_has_a_shape_as_well_as_a_colour() -> None:
     shapes = {status.ICONS[t] for t in ("ok", "warn", "bad", "neutral")}
     assert len(shapes) == 4 and shapes <= LISTED

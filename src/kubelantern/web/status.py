@@ -95,11 +95,15 @@ def word_tone(word: str) -> str:
     return "neutral"
 
 
-def status_tone(column: str, value: object) -> str | None:
+_FINISHED = frozenset({"Completed", "Succeeded", "Complete"})
+
+
+def status_tone(column: str, value: object, row: list[object] | None = None) -> str | None:
     """The tone of a list cell, or None when the column is no status column.
 
     ``Status``-like columns by their words (the worst of ``A,B``); ``Ready``
-    cells of the form ``2/3`` by how many are ready.
+    cells of the form ``2/3`` by how many are ready, except in the row of a
+    finished pod or job (``0/1`` is how a Completed pod should look).
     """
     if value is None or value == "":
         return None
@@ -109,7 +113,7 @@ def status_tone(column: str, value: object) -> str | None:
         if not match:
             return word_tone(text) if text in ("True", "False") else None
         ready, total = int(match[1]), int(match[2])
-        if total == 0:
+        if total == 0 or any(cell in _FINISHED for cell in row or ()):
             return "neutral"
         return "ok" if ready == total else "warn"
     if column not in STATUS_COLUMNS:
