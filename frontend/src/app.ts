@@ -258,6 +258,12 @@ document.addEventListener("submit", (ev) => {
 
 // ---- wiring ----------------------------------------------------------------------
 
+// Selects that act at once (rows per page); without script a button does it.
+document.addEventListener("change", (ev) => {
+  const select = (ev.target as HTMLElement | null)?.closest<HTMLSelectElement>("select[data-autosubmit]");
+  select?.form?.requestSubmit();
+});
+
 document.addEventListener("click", (ev) => {
   const target = ev.target as HTMLElement | null;
   if (target?.closest("[data-theme-toggle]")) toggleTheme();

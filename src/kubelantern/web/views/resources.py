@@ -14,6 +14,7 @@ from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.listing import ListQuery, ListResult, list_many, list_one
 from kubelantern.resources.table import Column, Row
+from kubelantern.web import paging
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
@@ -99,18 +100,25 @@ def sort_rows(rows: list[dict[str, Any]], columns: list[Column], key: str) -> li
     return sorted(rows, key=lambda r: (value(r)[0] == 2, str(value(r)[1])), reverse=desc)
 
 
+def result_limit(request: Request) -> int:
+    """Rows per page: ``?limit=`` (1 to 1000), else ``--page-size``."""
+    raw = request.query_params.get("limit", "")
+    if not raw:
+        return int(app_state(request).settings.page_size)
+    try:
+        return min(max(int(raw), 1), 1000)
+    except ValueError:
+        raise errors.BadRequest("limit must be a whole number") from None
+
+
 async def fetch_list(
     request: Request, cluster: Cluster, rt: ResourceType, namespaces: list[str]
 ) -> tuple[ListResult, str]:
     """The rows for this view, and a note for the user (fallbacks, partial results)."""
-    state = app_state(request)
     ctx = cluster_context(request, cluster)
     creds = ctx.credentials
     q = request.query_params
-    try:
-        limit = min(max(int(q.get("limit", state.settings.page_size)), 1), 1000)
-    except ValueError:
-        raise errors.BadRequest("limit must be a whole number") from None
+    limit = result_limit(request)
     query = ListQuery(
         limit=limit,
         label_selector=q.get("labelSelector", ""),
@@ -155,6 +163,7 @@ async def list_view(
     if not rt.listable:
         raise errors.BadRequest(f"{rt.name} cannot be listed", cluster=cluster.slug)
     namespaces = ctx.selected_namespaces(namespace) if rt.namespaced else []
+    paging.parse_history(request.query_params.get("prev", ""))  # refuse a bad one first
     result, note = await fetch_list(request, cluster, rt, namespaces)
     q = request.query_params
     wide = q.get("wide") in ("1", "true")
@@ -177,10 +186,16 @@ async def list_view(
     if q.get("sort"):
         rows = sort_rows(rows, columns, q["sort"])
     base = list_url(cluster.slug, rt, namespaces[0] if len(namespaces) == 1 else None)
-    keep_params = {k: v for k, v in q.items() if k not in ("continue",)}
-    next_url = ""
-    if result.continue_token:
-        next_url = base + "?" + urlencode({**keep_params, "continue": result.continue_token})
+    keep_params = {k: v for k, v in q.items() if k not in ("continue", "prev")}
+    pages = paging.pager(
+        base,
+        dict(q.items()),
+        limit=result_limit(request),
+        rows=len(result.rows),
+        next_token=result.continue_token,
+        remaining=result.remaining,
+        filtered=bool(q.get("q", "").strip()),
+    )
     watch = {
         "resource": rt.name,
         "resourceVersion": result.resource_version,
@@ -199,7 +214,8 @@ async def list_view(
         "continue": result.continue_token,
         "remainingItemCount": result.remaining,
         "listUrl": base,
-        "nextUrl": next_url,
+        "nextUrl": pages.next_url,
+        "paging": pages.to_dict(),
         "note": note,
         "failures": result.failures,
         "truncated": result.truncated,
