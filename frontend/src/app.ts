@@ -93,6 +93,11 @@ function liveTable(table: HTMLTableElement): void {
     if (!row) return;
     const existing = tbody.querySelector<HTMLTableRowElement>(`tr[data-key="${CSS.escape(data.key)}"]`);
     if (existing) {
+      // A live update keeps the row's tick and an open row menu.
+      const ticked = existing.querySelector<HTMLInputElement>("input[data-select-row]")?.checked;
+      const box = row.querySelector<HTMLInputElement>("input[data-select-row]");
+      if (ticked && box) box.checked = true;
+      if (existing.querySelector("details[data-row-menu][open]")) return;
       existing.replaceWith(row);
     } else {
       const rows = Array.from(tbody.querySelectorAll<HTMLTableRowElement>("tr"));
@@ -104,12 +109,14 @@ function liveTable(table: HTMLTableElement): void {
     row.classList.add("flash");
     tickAges();
     updateEmpty(tbody);
+    updateBulk();
   });
   source.addEventListener("delete", (ev) => {
     const data = JSON.parse((ev as MessageEvent).data) as { key: string };
     const row = tbody.querySelector<HTMLTableRowElement>(`tr[data-key="${CSS.escape(data.key)}"]`);
     if (row) row.remove();
     updateEmpty(tbody);
+    updateBulk();
   });
   source.addEventListener("relist", () => {
     source.close();
@@ -258,6 +265,30 @@ document.addEventListener("submit", (ev) => {
 
 // ---- wiring ----------------------------------------------------------------------
 
+// Bulk selection on list pages: "select all", a count, buttons only with a choice.
+function updateBulk(): void {
+  const form = document.querySelector<HTMLFormElement>("form[data-bulk-form]");
+  if (!form) return;
+  const boxes = Array.from(document.querySelectorAll<HTMLInputElement>("input[data-select-row]"));
+  const ticked = boxes.filter((b) => b.checked).length;
+  const count = form.querySelector<HTMLElement>("[data-bulk-count]");
+  if (count) count.textContent = ticked ? `${ticked} selected` : "Tick rows to act on several at once.";
+  form.querySelectorAll<HTMLButtonElement>("button[data-bulk-action]").forEach((b) => (b.disabled = ticked === 0));
+  const all = document.querySelector<HTMLInputElement>("input[data-select-all]");
+  if (all) {
+    all.checked = ticked > 0 && ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+  }
+}
+
+document.addEventListener("change", (ev) => {
+  const box = ev.target as HTMLInputElement | null;
+  if (box?.matches("input[data-select-all]")) {
+    document.querySelectorAll<HTMLInputElement>("input[data-select-row]").forEach((b) => (b.checked = box.checked));
+  }
+  if (box?.matches("input[data-select-all], input[data-select-row]")) updateBulk();
+});
+
 // Selects that act at once (rows per page); without script a button does it.
 document.addEventListener("change", (ev) => {
   const select = (ev.target as HTMLElement | null)?.closest<HTMLSelectElement>("select[data-autosubmit]");
@@ -323,6 +354,7 @@ function init(): void {
     document.getElementById("detail-body")?.addEventListener("htmx:afterSwap", () => buildToc(nav));
   });
   initPalette(prefix);
+  updateBulk();
   setInterval(tickAges, 1000);
 }
 

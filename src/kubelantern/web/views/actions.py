@@ -28,6 +28,7 @@ from kubelantern.web.context import cluster_context
 from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
+from kubelantern.web.views import bulk as bulk_views
 from kubelantern.web.views import debug as debug_views
 from kubelantern.web.views import edit as edit_views
 from kubelantern.web.views import helm as helm_views
@@ -77,6 +78,8 @@ async def post(request: Request) -> Response:
     parts = [p for p in request.path_params["rest"].split("/") if p]
     if parts == ["-", "create"]:
         return await edit_views.create_post(request, cluster)
+    if parts == ["-", "bulk"]:
+        return await bulk_views.bulk_post(request, cluster)
     if len(parts) == 5 and parts[0] == "namespaces" and parts[2] == "helm":
         return await helm_views.post(request, cluster, parts[1], parts[3], parts[4])
     split = _split(parts)
