@@ -19,13 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for
 from kubelantern.clusters.store import Cluster
-from kubelantern.operate import actions, audit
+from kubelantern.operate import actions
 from kubelantern.operate.inputs import read_body
 from kubelantern.operate.readonly import ensure_writable
 from kubelantern.resources.discovery import ResourceType
-from kubelantern.web.nav import valid_namespace
+from kubelantern.web.context import cluster_context, valid_namespace
 from kubelantern.web.render import render
 from kubelantern.web.state import app_state
 
@@ -89,7 +88,7 @@ async def _one(
     """One object's action, audited; its result whatever happens."""
     entry: dict[str, Any] = {"namespace": target.namespace, "name": target.name}
     try:
-        async with audit.audited(
+        async with app_state(request).audit.audited(
             request,
             target.cluster,
             verb=actions.VERBS.get(action, action),
@@ -120,8 +119,9 @@ def _list_url(cluster: Cluster, rt: ResourceType, objects: list[tuple[str | None
 async def bulk_post(request: Request, cluster: Cluster) -> Response:
     ensure_writable(app_state(request).settings, cluster)
     action, resource, objects, policy = await read_selection(request)
-    creds = credentials_for(request, cluster)
-    rt = await cluster.discovery.resolve(resource, creds)
+    ctx = cluster_context(request, cluster)
+    creds = ctx.credentials
+    rt = await ctx.resolve(resource)
     if rt.namespaced and any(ns is None for ns, _ in objects):
         raise errors.BadRequest(f"{rt.name} is namespaced: each key needs its namespace")
     targets = [
