@@ -71,7 +71,8 @@ writeFileSync(
   path.join(outdir, "icons.svg"),
   `<svg xmlns="http://www.w3.org/2000/svg" class="icon-sprite" aria-hidden="true" ` +
     `fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" ` +
-    `stroke-linejoin="round"><!-- Lucide icons, ISC License -->${symbols.join("")}</svg>\n`,
+    `stroke-linejoin="round"><!-- Lucide icons, ISC License: lucide-LICENSE.txt -->` +
+    `${symbols.join("")}</svg>\n`,
 );
 writeFileSync(
   path.join(outdir, "favicon.svg"),
@@ -81,8 +82,14 @@ writeFileSync(
     `stroke-linecap="round" stroke-linejoin="round">${lucide(iconList.favicon)}</g></svg>\n`,
 );
 
+// The icons' licence travels with them (ISC asks for its notice in copies).
+writeFileSync(
+  path.join(outdir, "lucide-LICENSE.txt"),
+  readFileSync(path.join(here, "node_modules", "lucide-static", "LICENSE")),
+);
+
 const files = {};
-for (const extra of ["icons.svg", "favicon.svg"]) {
+for (const extra of ["icons.svg", "favicon.svg", "lucide-LICENSE.txt"]) {
   const digest = createHash("sha256").update(readFileSync(path.join(outdir, extra))).digest("hex");
   files[extra] = digest.slice(0, 12);
 }
