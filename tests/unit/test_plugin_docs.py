@@ -1,4 +1,4 @@
-"""The plugin docs stay honest (STYLE practice 11): every hook, signature, name and flag."""
+"""The plugin docs stay honest: every hook, signature, name and flag (docs/design.md, "Tests")."""
 
 from __future__ import annotations
 

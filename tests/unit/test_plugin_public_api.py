@@ -1,4 +1,4 @@
-"""The public surface for plugin authors (STYLE practice 8): sorted, complete, importable."""
+"""The public surface for plugin authors: sorted, complete, importable (docs/design.md, Plugins)."""
 
 from __future__ import annotations
 

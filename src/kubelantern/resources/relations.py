@@ -29,7 +29,7 @@ Obj = dict[str, Any]
 
 
 def object_url(cluster: str, rt: ResourceType, name: str, namespace: str | None) -> str:
-    """The detail page of one object (DESIGN.md, URLs)."""
+    """The detail page of one object (docs/design.md, "URL scheme")."""
     if rt.namespaced and namespace:
         return f"/c/{cluster}/namespaces/{namespace}/{rt.name}/{name}"
     return f"/c/{cluster}/{rt.name}/{name}"

@@ -48,7 +48,7 @@ _OBJECT_PAGES = {"edit", "drain", "logs", "exec", "attach", "yaml", "events"}
 def route_label(path: str) -> str:
     """The route pattern of ``path`` (without base URL): a bounded set of labels.
 
-    Mirrors the URL scheme of DESIGN.md; an unknown shape is ``other`` rather
+    Mirrors the URL scheme (docs/design.md); an unknown shape is ``other`` rather
     than the path itself, so odd URLs cannot create new time series.
     """
     if path.endswith(".json"):

@@ -158,7 +158,7 @@ user's request.
 {{- toYaml (mergeOverwrite $s (deepCopy .Values.config)) -}}
 {{- end -}}
 
-{{/* OAuth2 Proxy's alpha config: pass-* style headers only, never set-* (notes A.1). */}}
+{{/* OAuth2 Proxy's alpha config: injectRequestHeaders only (what the legacy pass-* flags do: headers sent upstream to Kubelantern), never injectResponseHeaders (the set-* flags: headers on the answer to the browser, which would show it the tokens). */}}
 {{- define "kubelantern.oauth2ProxyConfig" -}}
 {{- $headers := list -}}
 {{- range $pair := list (list "user" "X-Forwarded-User") (list "email" "X-Forwarded-Email") (list "groups" "X-Forwarded-Groups") (list "preferred_username" "X-Forwarded-Preferred-Username") -}}

@@ -1,4 +1,4 @@
-"""Parse ``/c/{cluster}/...`` paths that mirror the API (see DESIGN.md, URLs)."""
+"""Parse ``/c/{cluster}/...`` paths that mirror the API (docs/design.md, "URL scheme")."""
 
 from __future__ import annotations
 
