@@ -10,14 +10,17 @@ user sees a specific message and an API client a proper status, never a trace::
     ├── PayloadTooLarge              413  (a request body over the limit)
     ├── UnknownCluster               404
     ├── UnknownResource              404  (no such kind in the cluster's discovery)
-    └── ApiError                     status of the API server's answer
-        ├── Unauthorized             401  (expired or missing credentials)
-        ├── Forbidden                403  (RBAC said no: verb + resource named)
-        ├── NotFound                 404
-        ├── Conflict                 409
-        ├── Gone                     410  (resourceVersion too old: relist)
-        └── Invalid                  422  (validation; causes per field)
+    ├── ApiError                     status of the API server's answer
+    │   ├── Unauthorized             401  (expired or missing credentials)
+    │   ├── Forbidden                403  (RBAC said no: verb + resource named)
+    │   ├── NotFound                 404
+    │   ├── Conflict                 409
+    │   ├── Gone                     410  (resourceVersion too old: relist)
+    │   └── Invalid                  422  (validation; causes per field)
     └── ClusterUnavailable           502  (connection refused, TLS, DNS)
+        ├── BrokenCluster            502  (this cluster cannot be used as configured)
+        │   ├── CredentialsUnavailable    (its exec plugin is missing or fails)
+        │   └── KubeconfigBroken          (no server, an unreadable file...)
         └── ClusterTimeout           504  (the cluster is slow)
 """
 
