@@ -6,15 +6,18 @@ else is internal and may change between releases. A plugin imports only from
 
     from kubelantern import Context, DetailSection, hookimpl
 
-They are loaded on first use, so ``import kubelantern`` (the CLI, ``version``)
-stays cheap; ``kubelantern.plugins.api`` documents them.
+They are loaded on first use (PEP 562 ``__getattr__``), so ``import kubelantern``
+stays cheap; ``kubelantern.plugins.api`` documents them. This lazy re-export is
+the one function-local import the layer rules allow (tests/unit/test_layers.py):
+the package is a facade above every layer, and Kubelantern's own modules never
+import it (they name ``kubelantern.version``, ``kubelantern.errors``...).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from kubelantern.version import __version__
 
 if TYPE_CHECKING:
     from kubelantern.errors import BadRequest, Forbidden, KubelanternError, NotFound

@@ -17,8 +17,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from kubelantern import __version__, settings
+import uvicorn
+
+from kubelantern import configcheck, logsetup, settings
+from kubelantern import desktop as desktop_mode
+from kubelantern.app import create_app
+from kubelantern.auth.config import AuthConfigError
+from kubelantern.clusters.kubeconfig import KubeconfigError
+from kubelantern.lifecycle import GracefulServer, Lifecycle
 from kubelantern.plugins import cli as plugin_cli
+from kubelantern.version import __version__
+from kubelantern.web import assets
 
 
 class Parser(argparse.ArgumentParser):
@@ -66,16 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from kubelantern import desktop as desktop_mode
-    from kubelantern import logsetup
-    from kubelantern.app import create_app
-    from kubelantern.auth.config import AuthConfigError
-    from kubelantern.clusters.kubeconfig import KubeconfigError
-    from kubelantern.lifecycle import GracefulServer, Lifecycle
-    from kubelantern.web import assets
-
     cfg = settings.resolve(args)
     logsetup.configure(cfg.log_format, cfg.log_level)
 
@@ -139,10 +138,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def config_check(args: argparse.Namespace) -> int:
-    from kubelantern import configfile
-
     path = args.config or os.environ.get(settings.ENV_PREFIX + "CONFIG")
-    resolved, problems = configfile.check_file(path, os.environ)
+    resolved, problems = configcheck.check_file(path, os.environ)
     name = path or "(no config file: env vars and defaults)"
     if problems:
         print(f"{name}: {len(problems)} problem(s)", file=sys.stderr)

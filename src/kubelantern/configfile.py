@@ -1,4 +1,4 @@
-"""The YAML config file (``--config FILE``) and ``kubelantern config check``.
+"""The YAML config file (``--config FILE``): reading it against the option table.
 
 The file holds the same settings as the flags, under the option names of
 ``settings.OPTIONS`` (``base_url`` or ``base-url``), plus a ``clusters``
@@ -20,25 +20,36 @@ Precedence is flag > ``KUBELANTERN_*`` env var > file > default, so one file
 can be shared and a deployment can still override a value. Every mistake is
 reported, not just the first, each naming the key and what is wrong, because
 a config file is usually fixed in one go from a CI log or a crash-looping pod.
+
+This module sits below ``settings`` (which reads the file while resolving) and
+so is handed the option table instead of importing it; ``kubelantern config
+check`` (kubeconfigs, auth) lives above both, in ``kubelantern.configcheck``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
-from kubelantern.settings import ENV_PREFIX, OPTIONS, Option, Settings, listen_problem, resolve
-
-_BY_NAME = {o.name: o for o in OPTIONS}
 # Per-cluster keys of the ``clusters`` section and the list option each one feeds.
 CLUSTER_KEYS = ("auth_mode", "read_only", "display_name", "default_namespace")
 AUTH_MODES = ("kubeconfig", "bearer", "impersonate", "oidc")
+
+
+class FileOption(Protocol):
+    """What the file reader needs of one option of ``settings.OPTIONS``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def choices(self) -> Sequence[str] | None: ...
 
 
 class ConfigFileError(ValueError):
@@ -70,7 +81,7 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _convert(option: Option, key: str, value: Any) -> tuple[Any, str | None]:
+def _convert(option: FileOption, key: str, value: Any) -> tuple[Any, str | None]:
     """The value for ``option``, or a problem: YAML types must match, no guessing."""
     kind = option.kind
     if kind == "bool":
@@ -146,15 +157,16 @@ def _clusters(section: Any, values: dict[str, Any], problems: list[str]) -> None
         values["cluster_namespaces"] = tuple(namespaces)
 
 
-def parse(doc: Any, path: str) -> Loaded:
-    """Check a parsed YAML document; values are keyed by option name."""
+def parse(doc: Any, path: str, options: Sequence[FileOption]) -> Loaded:
+    """Check a parsed YAML document against ``options``; values are keyed by option name."""
     loaded = Loaded(path=path)
     if doc is None:
         return loaded
     if not isinstance(doc, Mapping):
         loaded.problems.append("expected a mapping of setting names to values at the top level")
         return loaded
-    known = [*_BY_NAME, "clusters"]
+    by_name = {o.name: o for o in options}
+    known = [*by_name, "clusters"]
     clusters_section = None
     for raw_key, value in doc.items():
         key = str(raw_key)
@@ -165,7 +177,7 @@ def parse(doc: Any, path: str) -> Loaded:
         if name == "config":
             loaded.problems.append("config: a config file cannot name another config file")
             continue
-        option = _BY_NAME.get(name)
+        option = by_name.get(name)
         if option is None:
             loaded.problems.append(f"{key}: unknown setting{_suggest(name, known)}")
             continue
@@ -179,7 +191,7 @@ def parse(doc: Any, path: str) -> Loaded:
     return loaded
 
 
-def read(path: str) -> Loaded:
+def read(path: str, options: Sequence[FileOption]) -> Loaded:
     """Read and check ``path``; an unreadable file or bad YAML is one problem."""
     try:
         with open(os.path.expanduser(path), encoding="utf-8") as fh:
@@ -188,101 +200,12 @@ def read(path: str) -> Loaded:
         return Loaded(path=path, problems=[f"cannot read the config file: {exc.strerror}"])
     except yaml.YAMLError as exc:
         return Loaded(path=path, problems=[f"not valid YAML: {exc}"])
-    return parse(doc, path)
+    return parse(doc, path, options)
 
 
-def load(path: str) -> dict[str, Any]:
+def load(path: str, options: Sequence[FileOption]) -> dict[str, Any]:
     """Values of a valid file; ``ConfigFileError`` listing every problem otherwise."""
-    loaded = read(path)
+    loaded = read(path, options)
     if loaded.problems:
         raise ConfigFileError(path, loaded.problems)
     return loaded.values
-
-
-def check(settings: Settings) -> list[str]:
-    """What stops these (resolved) settings from working here; empty when all is well.
-
-    Beyond the file's own keys and types, this tries what ``serve`` does at
-    start: read every kubeconfig, find the in-cluster ServiceAccount, and build
-    the auth config (impersonate or bearer without a trusted proxy, unreadable
-    secret files, incomplete OIDC).
-    """
-    from kubelantern.auth.config import AuthConfigError, from_settings
-    from kubelantern.clusters.incluster import in_cluster_config
-    from kubelantern.clusters.kubeconfig import KubeconfigError, load_files
-
-    problems: list[str] = []
-    listen = listen_problem(settings.listen)
-    if listen:
-        problems.append(f"listen: {listen}")
-    if settings.base_url and not settings.prefix.startswith("/"):
-        problems.append(f"base_url: {settings.base_url!r} must be a path such as /kubelantern")
-    paths = list(settings.kubeconfig) if settings.kubeconfig else []
-    if not paths and not settings.in_cluster:
-        paths = settings.kubeconfig_paths()
-        if not paths:
-            problems.append(
-                "no clusters: set kubeconfig, or in_cluster when running in a pod "
-                "(and there is no $KUBECONFIG or ~/.kube/config here)"
-            )
-    if paths:
-        try:
-            load_files(paths, context=settings.context)
-        except KubeconfigError as exc:
-            problems.append(f"kubeconfig: {exc}")
-    if settings.in_cluster:
-        try:
-            in_cluster_config()
-        except KubeconfigError as exc:
-            problems.append(f"in_cluster: {exc}")
-    try:
-        from_settings(settings)
-    except AuthConfigError as exc:
-        problems.append(f"auth: {exc}")
-    problems += _adding_problems(settings)
-    return problems
-
-
-def _adding_problems(settings: Settings) -> list[str]:
-    """Adding clusters from the UI, as ``kubelantern serve`` would check it at start."""
-    from kubelantern.auth.admins import AdminRule
-    from kubelantern.clusters.addpolicy import AddPolicy, AddPolicyError
-
-    problems = []
-    try:
-        AddPolicy.from_settings(settings, desktop=False)
-    except AddPolicyError as exc:
-        problems.append(f"added_cluster_allow: {exc}")
-    if (
-        settings.add_clusters == "on"
-        and not AdminRule(settings.cluster_admins, desktop=False).names_anyone
-    ):
-        problems.append(
-            "add_clusters: on needs cluster_admins (the users, or group:NAME, who may add)"
-        )
-    return problems
-
-
-def check_file(path: str | None, environ: Mapping[str, str]) -> tuple[Settings | None, list[str]]:
-    """``kubelantern config check``: every problem of the file and of the settings it makes.
-
-    Problems in the file's keys do not hide the others: the valid keys are
-    still resolved (under the env vars, as ``serve`` would) and checked.
-    """
-    env = {k: v for k, v in environ.items() if k != ENV_PREFIX + "CONFIG"}
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    if path:
-        loaded = read(path)
-        problems += loaded.problems
-        values = loaded.values
-    try:
-        base = resolve(None, environ=env)
-    except SystemExit as exc:  # a bad KUBELANTERN_* variable
-        return None, [*problems, str(exc.code).removeprefix("kubelantern: ")]
-    overrides = {k: v for k, v in values.items() if _BY_NAME[k].env not in env}
-    known = {f.name for f in dataclasses.fields(Settings)}
-    resolved = dataclasses.replace(
-        base, config=path, **{k: v for k, v in overrides.items() if k in known}
-    )
-    return resolved, problems + check(resolved)

@@ -36,7 +36,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder
 
-from kubelantern import __version__
+from kubelantern.version import __version__
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)

@@ -15,11 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from kubelantern import configfile
+
 ENV_PREFIX = "KUBELANTERN_"
 
 
-class SettingsError(SystemExit):
-    """A setting that cannot work; ``kubelantern`` prints it and exits 2 (usage error)."""
+class SettingsError(ValueError):
+    """A setting that cannot work; ``kubelantern`` (cli.py) prints it and exits 2 (usage error).
+
+    An ordinary exception, not ``SystemExit``: ``config check`` reports it as one
+    problem among others, and only the command line decides to end the process.
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -590,14 +596,12 @@ def resolve(
 
 def _file_values(args: argparse.Namespace | None, env: Mapping[str, str]) -> dict[str, Any]:
     """The settings in ``--config`` / ``KUBELANTERN_CONFIG``; every mistake ends the start."""
-    from kubelantern import configfile
-
     path = getattr(args, "config", None) if args is not None else None
     path = path or env.get(ENV_PREFIX + "CONFIG")
     if not path:
         return {}
     try:
-        return configfile.load(path)
+        return configfile.load(path, OPTIONS)
     except configfile.ConfigFileError as exc:
         lines = "\n".join(f"  {p}" for p in exc.problems)
         raise SettingsError(f"kubelantern: config file {path} is not valid:\n{lines}") from exc

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
+from kubelantern.app import create_app
 from kubelantern.clusters.kubeconfig import ClusterConfig
+from kubelantern.plugins.manager import dir_plugins
 from kubelantern.settings import Settings
 
 __all__ = ["csrf_headers", "make_app"]
@@ -64,17 +67,11 @@ def make_app(
         kubeconfigs = (kubeconfig,) if kubeconfig else ()
         settings = Settings(kubeconfig=kubeconfigs, **options)
     if not load_installed:  # what is given here and in plugins_dir, no installed package
-        from pathlib import Path
-
-        from kubelantern.plugins.manager import dir_plugins
-
         in_dirs = [n for d in settings.plugins_dir for n, _, _ in dir_plugins(Path(d))]
         allowed = (*settings.allow_plugin, *(name for name, _ in named), *in_dirs)
         settings = dataclasses.replace(settings, allow_plugin=allowed or ("-",))
     if clusters is None and not settings.kubeconfig and not settings.in_cluster:
         clusters = []
-    from kubelantern.app import create_app
-
     app = create_app(settings, clusters=clusters, plugins=named)
     return TestClient(app, raise_server_exceptions=False)
 

@@ -195,7 +195,7 @@ def test_every_object_passes_a_server_side_dry_run(
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_chart_writes_a_config_kubelantern_accepts(variant: str, tmp_path: Path) -> None:
     text = config_file(render(VARIANTS[variant], tmp_path))
-    loaded = configfile.parse(yaml.safe_load(text), "kubelantern.yaml")
+    loaded = configfile.parse(yaml.safe_load(text), "kubelantern.yaml", OPTIONS)
     assert loaded.problems == []
     assert loaded.values["listen"] == "0.0.0.0:4466"
     assert loaded.values["in_cluster"] is True
@@ -419,7 +419,7 @@ def test_every_setting_of_the_app_can_be_set_through_the_chart(tmp_path: Path) -
         "clusters"
     }
     objects = render({"config": {"page_size": 7, "namespaces": ["a", "b"]}}, tmp_path)
-    loaded = configfile.parse(yaml.safe_load(config_file(objects)), "kubelantern.yaml")
+    loaded = configfile.parse(yaml.safe_load(config_file(objects)), "kubelantern.yaml", OPTIONS)
     assert loaded.problems == []
     assert loaded.values["page_size"] == 7
     assert loaded.values["namespaces"] == ("a", "b")
@@ -533,10 +533,10 @@ def test_kubelantern_config_check_passes_on_every_rendered_example(
 
 
 def test_adding_clusters_is_off_unless_enabled_with_admins_named(tmp_path: Path) -> None:
-    default = configfile.parse(yaml.safe_load(config_file(render({}, tmp_path))), "x")
+    default = configfile.parse(yaml.safe_load(config_file(render({}, tmp_path))), "x", OPTIONS)
     assert default.values["add_clusters"] == "off"
     values = {"config": {"add_clusters": "on", "cluster_admins": ["group:platform"]}}
-    loaded = configfile.parse(yaml.safe_load(config_file(render(values, tmp_path))), "x")
+    loaded = configfile.parse(yaml.safe_load(config_file(render(values, tmp_path))), "x", OPTIONS)
     assert loaded.problems == []
     assert loaded.values["add_clusters"] == "on"
     assert loaded.values["cluster_admins"] == ("group:platform",)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from kubelantern import configfile
+from kubelantern.settings import OPTIONS
 from tests.conftest import ROOT
 from tests.helmkit import by_kind, config_file, render
 
@@ -81,7 +82,7 @@ def test_the_guide_values_render_and_its_names_line_up(path: Path, tmp_path: Pat
     assert guide.subjects, f"{path.name}: no RBAC subjects"
     for values in guide.values:
         objects = render(values, tmp_path)
-        loaded = configfile.parse(yaml.safe_load(config_file(objects)), "kubelantern.yaml")
+        loaded = configfile.parse(yaml.safe_load(config_file(objects)), "kubelantern.yaml", OPTIONS)
         assert loaded.problems == []
         assert loaded.values["auth_mode"] == values["auth"]["mode"]
         assert by_kind(objects, "Deployment")
@@ -137,7 +138,7 @@ def test_the_operator_guide_example_renders_and_matches_the_github_guide(tmp_pat
     (body,) = re.findall(r"cat > values.yaml <<'YAML'\n(.*?)^YAML", text, re.S | re.M)
     values = yaml.safe_load(body)
     objects = render(values, tmp_path)
-    assert configfile.parse(yaml.safe_load(config_file(objects)), "x").problems == []
+    assert configfile.parse(yaml.safe_load(config_file(objects)), "x", OPTIONS).problems == []
     guide = Guide(ROOT / "docs" / "providers" / "github.md")
     assert values["oauth2Proxy"]["provider"]["provider"] == "github"
     user_prefix, group_prefix = prefixes(guide, values)

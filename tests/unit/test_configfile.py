@@ -8,6 +8,7 @@ import pytest
 
 from kubelantern import configfile, settings
 from kubelantern.cli import build_parser
+from kubelantern.settings import OPTIONS
 
 
 def test_keys_in_either_spelling_and_yaml_types() -> None:
@@ -21,6 +22,7 @@ def test_keys_in_either_spelling_and_yaml_types() -> None:
             "namespaces": ["a", "b"],
         },
         "f.yaml",
+        OPTIONS,
     )
     assert loaded.problems == []
     assert loaded.values == {
@@ -50,12 +52,12 @@ def test_keys_in_either_spelling_and_yaml_types() -> None:
     ],
 )
 def test_each_mistake_is_named(doc: object, problem: str) -> None:
-    loaded = configfile.parse(doc, "f.yaml")
+    loaded = configfile.parse(doc, "f.yaml", OPTIONS)
     assert any(problem in p for p in loaded.problems), loaded.problems
 
 
 def test_all_problems_are_reported_at_once() -> None:
-    loaded = configfile.parse({"a": 1, "b": 2, "read_only": 3}, "f.yaml")
+    loaded = configfile.parse({"a": 1, "b": 2, "read_only": 3}, "f.yaml", OPTIONS)
     assert len(loaded.problems) == 3
 
 
@@ -69,6 +71,7 @@ def test_per_cluster_settings_feed_the_list_options() -> None:
             },
         },
         "f.yaml",
+        OPTIONS,
     )
     assert loaded.problems == []
     assert loaded.values["cluster_auth"] == ("dev=kubeconfig", "prod=bearer")
@@ -96,7 +99,7 @@ def test_a_bad_file_stops_the_start_with_every_problem(tmp_path: Path) -> None:
     path = tmp_path / "k.yaml"
     path.write_text("pagesize: 7\nread_only: maybe\n")
     args = build_parser().parse_args(["serve", "--config", str(path)])
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(settings.SettingsError) as exc:
         settings.resolve(args, environ={})
     message = str(exc.value)
     assert "pagesize: unknown setting (did you mean 'page_size'?)" in message
@@ -104,23 +107,26 @@ def test_a_bad_file_stops_the_start_with_every_problem(tmp_path: Path) -> None:
 
 
 def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
-    assert "cannot read the config file" in configfile.read(str(tmp_path / "no.yaml")).problems[0]
+    assert (
+        "cannot read the config file"
+        in configfile.read(str(tmp_path / "no.yaml"), OPTIONS).problems[0]
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [\n")
-    assert "not valid YAML" in configfile.read(str(bad)).problems[0]
+    assert "not valid YAML" in configfile.read(str(bad), OPTIONS).problems[0]
     top = tmp_path / "list.yaml"
     top.write_text("- a\n")
-    assert "mapping" in configfile.read(str(top)).problems[0]
+    assert "mapping" in configfile.read(str(top), OPTIONS).problems[0]
 
 
 def test_per_cluster_display_name_and_namespace() -> None:
-    from kubelantern.configfile import parse
-
-    loaded = parse(
-        {"clusters": {"prod": {"display_name": "Production", "default_namespace": "web"}}}, "f"
+    loaded = configfile.parse(
+        {"clusters": {"prod": {"display_name": "Production", "default_namespace": "web"}}},
+        "f",
+        OPTIONS,
     )
     assert loaded.problems == []
     assert loaded.values["cluster_names"] == ("prod=Production",)
     assert loaded.values["cluster_namespaces"] == ("prod=web",)
-    bad = parse({"clusters": {"prod": {"display_name": 3}}}, "f")
+    bad = configfile.parse({"clusters": {"prod": {"display_name": 3}}}, "f", OPTIONS)
     assert bad.problems == ["clusters.prod.display_name: expected a non-empty string, got 3"]

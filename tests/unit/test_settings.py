@@ -48,7 +48,7 @@ def test_flags_win_over_env() -> None:
 
 
 def test_bad_env_value_is_a_clear_error() -> None:
-    with pytest.raises(SystemExit, match="KUBELANTERN_LOG_FORMAT"):
+    with pytest.raises(settings.SettingsError, match="KUBELANTERN_LOG_FORMAT"):
         settings.resolve(parse(), environ={"KUBELANTERN_LOG_FORMAT": "xml"})
 
 

@@ -21,13 +21,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kubelantern import settings
+from kubelantern.plugins.manager import load
+from kubelantern.version import __version__
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 
 
 def add_commands(sub: Any) -> None:
     """Add ``plugins`` and ``plugin new`` to the CLI's subcommands."""
-    from kubelantern import settings
-
     plugins = sub.add_parser(
         "plugins", help="list the plugins that load, their versions, hooks and problems"
     )
@@ -50,9 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def list_plugins(args: argparse.Namespace) -> int:
-    from kubelantern import settings
-    from kubelantern.plugins.manager import load
-
     cfg = settings.resolve(args)
     plugins = load(cfg)
     rows = []
@@ -202,8 +201,6 @@ def test_it_is_listed_as_loaded() -> None:
 
 def scaffold(name: str, where: Path) -> int:
     """Write ``kubelantern-NAME/`` under ``where``; refuse to overwrite anything."""
-    from kubelantern import __version__
-
     if not NAME_RE.match(name):
         print(
             f"kubelantern: {name!r} is not a plugin name: start with a letter, then lowercase "
