@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kubelantern import errors
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.operate import yamldoc
 from kubelantern.operate.apply import explain, prepare
-from kubelantern.resources.discovery import ResourceType
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.resources import export
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.table import Column
 
 TOTAL, CHUNK = 10_000, 500

@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.discovery import Discovery, ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import Discovery, ResourceType
 from kubelantern.web.live import Gone, watch_namespace
 
 PODS = ResourceType(group="", version="v1", plural="pods", kind="Pod", namespaced=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kubelantern import errors
+from kubelantern.clusters.discovery import ResourceType, segment
 from kubelantern.operate.restore import MISSING, changes, content, merge_patch, value_at
-from kubelantern.resources.discovery import ResourceType, segment
 
 BEFORE = {
     "metadata": {"name": "x", "labels": {"keep": "yes"}, "resourceVersion": "1"},

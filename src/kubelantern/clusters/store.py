@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from kubelantern import errors
 from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.discovery import Discovery
 from kubelantern.clusters.execplugin import passed_names
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.visibility import current_viewer
-from kubelantern.resources.discovery import Discovery
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

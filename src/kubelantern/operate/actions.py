@@ -31,8 +31,8 @@ import orjson
 from kubelantern import errors
 from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import ResourceType
 
 DEPLOYMENTS = "deployments.apps"
 RESTARTABLE = frozenset({DEPLOYMENTS, "statefulsets.apps", "daemonsets.apps"})

@@ -26,9 +26,9 @@ import orjson
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate.yamldoc import Document, to_yaml
-from kubelantern.resources.discovery import ResourceType
 
 FIELD_MANAGER = "kubelantern"
 APPLY_PATCH = "application/apply-patch+yaml"

@@ -34,10 +34,10 @@ from starlette.requests import Request
 from kubelantern import errors
 from kubelantern.auth import credentials_for
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import apply, audit, restore
 from kubelantern.operate.yamldoc import Document, parse_documents
-from kubelantern.resources.discovery import ResourceType
 
 MAX_DOCUMENTS = 200
 CRD_ESTABLISHED_TIMEOUT = 15.0

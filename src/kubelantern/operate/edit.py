@@ -19,10 +19,10 @@ import orjson
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import apply
 from kubelantern.operate.yamldoc import Document, parse_documents, require_object, to_yaml
-from kubelantern.resources.discovery import ResourceType
 
 
 @dataclass

@@ -33,8 +33,8 @@ import orjson
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import ResourceType
 
 MERGE_PATCH = "application/merge-patch+json"
 MAX_ATTEMPTS = 5

@@ -31,6 +31,7 @@ from kubelantern import errors
 from kubelantern.auth import credentials_for, identity_key
 from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import hookimpl
@@ -49,7 +50,6 @@ from kubelantern.plugins.types import (
     Setting,
     SidebarItem,
 )
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.quantity import parse_quantity
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from starlette.requests import HTTPConnection, Request
 
 from kubelantern import errors
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins.api import Context, Kubelantern, resource_of
@@ -37,7 +38,6 @@ from kubelantern.plugins.types import (
     SectionRef,
     SidebarItem,
 )
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.table import Column, Row
 from kubelantern.web import csp
 

@@ -28,7 +28,7 @@ import yaml
 
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.credentials import Credentials
-from kubelantern.resources.discovery import ResourceType
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import Column, Row, TablePage, list_table
 from kubelantern.yamltext import BlockDumper

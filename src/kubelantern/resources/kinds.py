@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubelantern.resources.discovery import DiscoveryResult, ResourceType
+from kubelantern.clusters.discovery import DiscoveryResult, ResourceType
 
 # (section, [resource names in kubectl spelling, in display order])
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -17,7 +17,7 @@ import orjson
 from kubelantern import errors
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.credentials import Credentials
-from kubelantern.resources.discovery import ResourceType
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.resources.table import Column, Row, TablePage, list_table
 
 SCAN_CHUNK = 500

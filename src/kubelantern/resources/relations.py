@@ -18,8 +18,8 @@ from typing import Any
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import DiscoveryResult, ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import DiscoveryResult, ResourceType
 from kubelantern.resources.quantity import parse_quantity
 
 TIMEOUT = 5.0

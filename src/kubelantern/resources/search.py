@@ -14,8 +14,8 @@ from typing import Any
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.kinds import BUILTIN_GROUPS, build_sidebar
 
 INDEX_TTL = 20.0

@@ -13,7 +13,7 @@ import orjson
 
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.credentials import Credentials
-from kubelantern.resources.discovery import ResourceType
+from kubelantern.clusters.discovery import ResourceType
 
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 

@@ -20,8 +20,8 @@ import httpx
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType, segment
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import ResourceType, segment
 from kubelantern.resources.relations import selector_string
 from kubelantern.streams.lines import split_lines
 from kubelantern.streams.tasks import Closing

@@ -29,8 +29,8 @@ from websockets.typing import Subprotocol
 from kubelantern import errors
 from kubelantern.clusters.addresses import AddressRefused, resolve_checked
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import segment
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import segment
 
 PROTOCOLS: tuple[str, ...] = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255

@@ -34,8 +34,8 @@ from kubelantern import auth
 from kubelantern.auth.access import Check, Decision
 from kubelantern.auth.identity import RequestAuth
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import DiscoveryResult, ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import DiscoveryResult, ResourceType
 from kubelantern.web.state import AppState, app_state
 
 __all__ = [

@@ -24,9 +24,9 @@ from starlette.responses import Response, StreamingResponse
 
 from kubelantern import errors, metrics
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import TABLE_ACCEPT, Column, Row, list_table, parse_table
 from kubelantern.streams.tasks import Closing

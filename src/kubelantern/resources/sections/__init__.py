@@ -7,7 +7,7 @@ conditions, events, owners, YAML).
 
 from __future__ import annotations
 
-from kubelantern.resources.discovery import ResourceType
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.resources.relations import Lookup, Obj
 from kubelantern.resources.sections import (  # noqa: F401  (they register themselves)
     config,

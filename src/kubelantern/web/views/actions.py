@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kubelantern import errors
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import actions, drain
 from kubelantern.operate.inputs import flag, integer, read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
 from kubelantern.plugins import calls as plugin_calls
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.web.context import cluster_context
 from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json

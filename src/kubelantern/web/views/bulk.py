@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import actions
 from kubelantern.operate.inputs import read_body
 from kubelantern.operate.readonly import ensure_writable
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.web.context import cluster_context, valid_namespace
 from kubelantern.web.render import render
 from kubelantern.web.state import app_state

@@ -29,7 +29,6 @@ from kubelantern import errors, yamltext
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources import sections
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.relations import Lookup, conditions, events_of, owners
 from kubelantern.resources.sections.config import redact_secret, reveal
 from kubelantern.web.context import cluster_context

@@ -23,11 +23,11 @@ from starlette.responses import Response
 
 from kubelantern import errors
 from kubelantern.auth.access import Check
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import create, edit
 from kubelantern.operate.inputs import flag, read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.web.context import cluster_context
 from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from kubelantern import errors
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources import export
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.table import Column, Row
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import selected_namespaces

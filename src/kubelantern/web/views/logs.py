@@ -30,9 +30,9 @@ from starlette.responses import Response, StreamingResponse
 
 from kubelantern import errors
 from kubelantern.auth.access import Check
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate.readonly import is_read_only
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.streams import logs as podlogs
 from kubelantern.streams.logs import Line, LogOptions, NewSource, Notice, Source
 from kubelantern.web.context import cluster_context

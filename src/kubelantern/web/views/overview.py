@@ -20,8 +20,8 @@ from starlette.responses import Response
 
 from kubelantern import errors
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import DiscoveryResult
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import DiscoveryResult
 from kubelantern.resources.quantity import format_quantity, parse_quantity
 from kubelantern.resources.relations import (
     newest_first,

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins import calls as plugin_calls
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.listing import ListQuery, ListResult, list_many, list_one
 from kubelantern.resources.table import Column, Row
 from kubelantern.web import paging
