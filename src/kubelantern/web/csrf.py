@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kubelantern import errors
+from kubelantern.web.responses import refuse
 
 COOKIE = "kl_csrf"
 HEADER = "x-csrf-token"
@@ -122,14 +123,10 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    from kubelantern.web.errors import error_data
-    from kubelantern.web.render import JSONResponse
-
     err = errors.KubelanternError(
         "This request did not carry a valid CSRF token (or came from another site). "
         "Reload the page and try again."
     )
     err.status = 403
     err.title = "Request refused (CSRF)"
-    response = JSONResponse(error_data(err), status_code=403)
-    await response(scope, receive, send)
+    await refuse(err, scope, receive, send)

@@ -6,7 +6,6 @@ Users see what happened and what to do next; no stack trace, no secrets.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,41 +13,9 @@ from starlette.responses import Response
 
 from kubelantern import errors
 from kubelantern.web.render import render
+from kubelantern.web.responses import error_data
 
 log = logging.getLogger(__name__)
-
-
-def advice(exc: errors.KubelanternError) -> str:
-    """What the person can do about it."""
-    if isinstance(exc, errors.Forbidden):
-        return "Ask a cluster administrator for this permission, or pick a namespace you may use."
-    if isinstance(exc, errors.Unauthorized):
-        return "Your credentials were refused or expired. Sign in again."
-    if isinstance(exc, errors.ClusterTimeout):
-        return "The cluster is slow to answer. Retry in a moment."
-    if isinstance(exc, errors.ClusterUnavailable):
-        return "Check that the cluster is running and reachable from Kubelantern, then retry."
-    if isinstance(exc, errors.UnknownResource):
-        return "The kind may not be installed in this cluster (is its CRD present?)."
-    if isinstance(exc, errors.NotFound):
-        return "It may have been deleted, or the name is wrong."
-    return ""
-
-
-def forbidden_summary(exc: errors.ApiError) -> str:
-    """'list pods in namespace team-b': the verb and resource that RBAC refused."""
-    if not exc.verb or not exc.resource:
-        return ""
-    where = f" in namespace {exc.namespace}" if exc.namespace else ""
-    return f"{exc.verb} {exc.resource}{where}"
-
-
-def error_data(exc: errors.KubelanternError) -> dict[str, Any]:
-    data = exc.to_dict()
-    data["advice"] = advice(exc)
-    if isinstance(exc, errors.Forbidden):
-        data["refused"] = forbidden_summary(exc)
-    return {"error": data}
 
 
 async def kubelantern_error(request: Request, exc: Exception) -> Response:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -20,16 +19,10 @@ from starlette.responses import HTMLResponse, Response
 from kubelantern.web import csp, icons, status
 from kubelantern.web.assets import Assets
 from kubelantern.web.csrf import csrf_token
+from kubelantern.web.responses import JSONResponse
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC = "/-/static/"
-
-
-class JSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
 
 
 def wants_json(request: Request) -> bool:

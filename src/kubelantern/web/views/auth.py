@@ -37,8 +37,9 @@ from kubelantern.clusters.credentials import BearerToken
 from kubelantern.clusters.store import Cluster
 from kubelantern.web.context import cluster_context
 from kubelantern.web.csrf import csrf_token
-from kubelantern.web.errors import error_data, kubelantern_error
-from kubelantern.web.render import JSONResponse, json_path, render, wants_json
+from kubelantern.web.errors import kubelantern_error
+from kubelantern.web.render import json_path, render, wants_json
+from kubelantern.web.responses import JSONResponse, error_data
 from kubelantern.web.state import AppState, app_state
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from kubelantern.operate import create, edit
 from kubelantern.operate.inputs import flag, read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
 from kubelantern.web.context import cluster_context
-from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json
+from kubelantern.web.responses import error_data
 from kubelantern.web.state import app_state
 
 

@@ -56,9 +56,9 @@ from kubelantern.streams.remote import (
 )
 from kubelantern.web.context import cluster_context
 from kubelantern.web.csrf import COOKIE
-from kubelantern.web.errors import error_data
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
+from kubelantern.web.responses import error_data
 from kubelantern.web.state import AppState
 
 log = logging.getLogger(__name__)
