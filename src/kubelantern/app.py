@@ -26,16 +26,16 @@ from kubelantern.clusters.store import ClusterStore
 from kubelantern.desktop import LocalTokenGate
 from kubelantern.lifecycle import Lifecycle
 from kubelantern.operate import readonly
-from kubelantern.plugins import calls as plugin_calls
 from kubelantern.plugins import manager as plugin_manager
 from kubelantern.settings import Settings
-from kubelantern.web import csp, icons
+from kubelantern.web import csp, icons, plugin_calls
 from kubelantern.web import errors as web_errors
 from kubelantern.web.assets import AssetFiles, Assets
 from kubelantern.web.compress import Compression
 from kubelantern.web.csrf import CSRFMiddleware
 from kubelantern.web.middleware import JsonSuffix, RequestLog, SecurityHeaders
 from kubelantern.web.ops import Operations
+from kubelantern.web.readonly import ReadOnlyGuard
 from kubelantern.web.render import make_environment
 from kubelantern.web.state import AppState
 from kubelantern.web.views import actions as action_views
@@ -198,7 +198,7 @@ def create_app(
         )
         outer.state.kl = state
         app = outer
-    app = readonly.ReadOnlyGuard(app, settings=settings, clusters=store)
+    app = ReadOnlyGuard(app, settings=settings, clusters=store)
     # Whose clusters each request sees (clusters added from the UI are their owner's).
     app = ViewerMiddleware(app, AdminRule(settings.cluster_admins, desktop=desktop))
     app = AuthMiddleware(

@@ -2,8 +2,9 @@
 
 Hooks get one of two handles, never the app's internals:
 
-* ``Kubelantern`` (``kl``), app-wide: URLs with the base-URL prefix, the
-  plugin's settings, rendering with the app's templates, cluster names;
+* ``Kubelantern`` (``kl``), app-wide: URLs with the base-URL prefix (any app
+  path, an object's or a list's page), the plugin's settings, rendering with
+  the app's templates, cluster names;
 * ``Context`` (``ctx``), one request: all of the above plus ``ctx.cluster``, a
   ``ClusterAPI`` that talks to the cluster *with this user's credentials*
   (get, list, patch, create, access checks), and ``ctx.page()`` for a page
@@ -14,13 +15,16 @@ show or do exactly what RBAC lets that person do, no more: the API server
 refuses the rest, and the refusal reaches the user as a clear message
 (``kubelantern.Forbidden``). Writes are refused while the cluster is
 read-only (``--read-only``).
+
+Both are built on a ``Host`` (``plugins/host.py``), the narrow API the web
+layer hands the plugins: this module never imports ``kubelantern.web``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from markupsafe import Markup
@@ -28,13 +32,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors
-from kubelantern.auth import credentials_for, identity_key
 from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import Cluster
+from kubelantern.operate.readonly import ensure_writable
 from kubelantern.plugins import hookimpl
+from kubelantern.plugins.host import Host
 from kubelantern.plugins.types import (
     Action,
     AppBarItem,
@@ -51,10 +56,7 @@ from kubelantern.plugins.types import (
     SidebarItem,
 )
 from kubelantern.resources.quantity import parse_quantity
-
-if TYPE_CHECKING:
-    from kubelantern.plugins.manager import Plugins
-    from kubelantern.web.state import AppState
+from kubelantern.version import __version__
 
 __all__ = [
     "Action",
@@ -89,7 +91,6 @@ PATCH_TYPES = {
     "apply": "application/apply-patch+yaml",
 }
 FIELD_MANAGER = "kubelantern"
-_TEMPLATE_CACHE = 256
 
 
 def resource_of(rt: ResourceType) -> Resource:
@@ -112,25 +113,17 @@ def load_kubeconfig(path: str, *, context: str | None = None) -> list[ClusterCon
 class Kubelantern:
     """The app-wide API a plugin gets as ``kl``: nothing here acts as a user."""
 
-    def __init__(self, state: AppState) -> None:
-        self._state = state
-
-    @property
-    def _plugins(self) -> Plugins:
-        plugins = self._state.plugins
-        assert plugins is not None
-        return plugins
+    def __init__(self, host: Host) -> None:
+        self._host = host
 
     @property
     def version(self) -> str:
-        from kubelantern import __version__
-
         return __version__
 
     @property
     def prefix(self) -> str:
         """The base URL (``--base-url``), ``""`` or ``/something``."""
-        return self._state.settings.prefix
+        return self._host.settings.prefix
 
     def url(self, path: str) -> str:
         """An app path with the base URL in front, for links and redirects."""
@@ -140,38 +133,41 @@ class Kubelantern:
         """The URL of a file in a plugin package's ``static/`` folder."""
         return self.url(f"/-/p/{plugin}/static/{path.lstrip('/')}")
 
+    def object_url(
+        self, cluster: str, resource: Resource, name: str, namespace: str | None = None
+    ) -> str:
+        """The URL of an object's page (base URL included), as the app links it."""
+        return self.url(self._host.object_url(cluster, resource, name, namespace))
+
+    def list_url(self, cluster: str, resource: Resource, namespace: str | None = None) -> str:
+        """The URL of a kind's list page in one namespace, or all (base URL included)."""
+        return self.url(self._host.list_url(cluster, resource, namespace))
+
     def plugin_settings(self, plugin: str) -> dict[str, Any]:
         """A plugin's setting values, typed as declared (``register_plugin_settings``)."""
-        return self._plugins.plugin_settings(plugin)
+        return self._host.plugin_settings(plugin)
 
     def cluster_names(self) -> list[str]:
         """The URL names of the clusters this app serves (``/c/<name>/``)."""
-        return [c.slug for c in self._state.clusters]
+        return [c.slug for c in self._host.clusters]
 
     def _context(self, context: Mapping[str, Any]) -> dict[str, Any]:
         return {"prefix": self.prefix, **context}
 
     def render_template(self, name: str, /, **context: Any) -> Markup:
         """Render a template (the plugin's ``templates/`` folder or the app's) to markup."""
-        html = self._state.jinja.get_template(name).render(**self._context(context))
-        return Markup(html)
+        return self._host.render_template(name, self._context(context))
 
     def render_string(self, source: str, /, **context: Any) -> Markup:
         """Render a template given as a string, with the app's filters and ``url()``."""
-        cache = self._plugins.template_cache
-        template = cache.get(source)
-        if template is None:
-            if len(cache) >= _TEMPLATE_CACHE:
-                cache.clear()
-            template = cache[source] = self._state.jinja.from_string(source)
-        return Markup(template.render(**self._context(context)))
+        return self._host.render_string(source, self._context(context))
 
 
 class ClusterAPI:
     """One cluster, as the current user: every request carries their credentials."""
 
-    def __init__(self, state: AppState, request: Request, cluster: Cluster) -> None:
-        self._state = state
+    def __init__(self, host: Host, request: Request, cluster: Cluster) -> None:
+        self._host = host
         self._request = request
         self._cluster = cluster
 
@@ -189,7 +185,7 @@ class ClusterAPI:
         return self._cluster.default_namespace
 
     def _credentials(self) -> Credentials | None:
-        return credentials_for(self._request, self._cluster)
+        return self._host.credentials(self._request, self._cluster)
 
     async def _type(self, resource: str) -> ResourceType:
         return await self._cluster.discovery.resolve(resource, self._credentials())
@@ -227,9 +223,7 @@ class ClusterAPI:
         )
 
     def _writable(self) -> None:
-        from kubelantern.operate.readonly import ensure_writable
-
-        ensure_writable(self._state.settings, self._cluster)
+        ensure_writable(self._host.settings, self._cluster)
 
     async def get(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         """One object; ``NotFound``/``Forbidden`` when it is missing or not yours to read."""
@@ -327,18 +321,16 @@ class ClusterAPI:
     async def check(self, check: Check) -> Decision:
         """``can`` for a ready ``Check`` (resource as plural + group)."""
         try:
-            creds = self._credentials()
-        except errors.KubelanternError as exc:
+            return await self._host.can(self._request, self._cluster, check)
+        except errors.KubelanternError as exc:  # no credentials for this cluster
             return Decision(False, exc.message)
-        identity = identity_key(self._request, self._cluster)
-        return await self._state.access.can(self._cluster, creds, identity, check)
 
 
 class Context(Kubelantern):
     """The API for one request (``ctx``): the app-wide one plus the user's cluster access."""
 
-    def __init__(self, state: AppState, request: Request, cluster: Cluster | None = None) -> None:
-        super().__init__(state)
+    def __init__(self, host: Host, request: Request, cluster: Cluster | None = None) -> None:
+        super().__init__(host)
         self.request = request
         self._bound = cluster
 
@@ -350,19 +342,17 @@ class Context(Kubelantern):
             slug = self.request.path_params.get("cluster")
             if not slug:
                 return None
-            cluster = self._state.clusters.get(str(slug))
-        return ClusterAPI(self._state, self.request, cluster)
+            cluster = self._host.clusters.get(str(slug))
+        return ClusterAPI(self._host, self.request, cluster)
 
     def for_cluster(self, name: str) -> ClusterAPI:
         """Another cluster, still as this user (``UnknownCluster`` if there is none)."""
-        return ClusterAPI(self._state, self.request, self._state.clusters.get(name))
+        return ClusterAPI(self._host, self.request, self._host.clusters.get(name))
 
     @property
     def csrf(self) -> str:
         """The token a form of a plugin page posts as ``_csrf`` (htmx sends it itself)."""
-        from kubelantern.web.csrf import csrf_token
-
-        return csrf_token(self.request)
+        return self._host.csrf_token(self.request)
 
     def _context(self, context: Mapping[str, Any]) -> dict[str, Any]:
         return {"prefix": self.prefix, "request": self.request, "csrf": self.csrf, **context}
@@ -381,12 +371,11 @@ class Context(Kubelantern):
         ``data`` is the JSON twin and the template's variables; extend
         ``plugins/page.html`` and fill ``{% block content %}``.
         """
-        from kubelantern.web.nav import nav_context
-        from kubelantern.web.render import render, wants_json
 
-        chrome: dict[str, Any] = {"pageTitle": title, "pluginCluster": None}
-        if not wants_json(self.request) and self.cluster is not None:
-            cluster = self._state.clusters.get(self.cluster.name)
-            chrome["nav"] = await nav_context(self.request, cluster, None, current="")
-            chrome["pluginCluster"] = cluster.slug
-        return render(self.request, template, data, status=status, headers=headers, context=chrome)
+        def cluster() -> Cluster | None:  # asked only for HTML: the JSON twin has no sidebar
+            api = self.cluster
+            return None if api is None else self._host.clusters.get(api.name)
+
+        return await self._host.page(
+            self.request, cluster, template, data, title=title, status=status, headers=headers
+        )

@@ -8,12 +8,14 @@ one (before it is imported); ``--allow-plugin NAME`` turns loading into an
 allow-list for everything but the built-ins. ``--trace-plugins`` logs every
 hook call through pluggy's hook-call monitoring.
 
-A plugin must not take pages down. Every hook implementation is wrapped when
-it is registered: an exception (raised, or raised by the awaitable it
-returned) is logged, kept as a ``Problem`` for ``/-/plugins`` and the app
-bar, and the implementation counts as having returned nothing. Failing to
-import or to register (a signature that does not match the hookspec, a hook
-name that does not exist) marks the plugin ``failed``; the app starts anyway.
+A plugin must not take pages down. Every hook implementation is wrapped before
+it is registered (pluggy is handed a stand-in holding the guarded functions,
+found with pluggy's own ``parse_hookimpl_opts``): an exception (raised, or
+raised by the awaitable it returned) is logged, kept as a ``Problem`` for
+``/-/plugins`` and the app bar, and the implementation counts as having
+returned nothing. Failing to import or to register (a signature that does not
+match the hookspec, a hook name that does not exist) marks the plugin
+``failed``; the app starts anyway.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import inspect
 import logging
 import os
 import sys
+import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +48,7 @@ from kubelantern.plugins.types import ColumnProcessor, PluginRoute, Setting
 
 if TYPE_CHECKING:
     from kubelantern.plugins.api import Kubelantern
+    from kubelantern.plugins.host import Host
     from kubelantern.settings import Settings
 
 log = logging.getLogger("kubelantern.plugins")
@@ -202,9 +206,9 @@ class Plugins:
         self.schemas: dict[str, list[Setting]] = {}
         self.values: dict[str, dict[str, tuple[Any, str]]] = {}
         self.kl: Kubelantern | None = None  # set when the app is built (api.Kubelantern)
+        self.host: Host | None = None  # what the web layer gave the plugin API (plugins.host)
         self.provided: dict[str, str] = {}  # cluster slug -> plugin that provides it
         self.refresh_lock = asyncio.Lock()
-        self.template_cache: dict[str, Any] = {}  # render_string: source -> compiled template
         self.column_processors: list[ColumnProcessor] = []  # register_column_processors, once
         self.routes: list[PluginRoute] = []  # register_routes, once
         if trace:
@@ -279,6 +283,26 @@ class Plugins:
 
         return guarded
 
+    def _guarded(self, obj: object, plugin: str) -> object:
+        """A stand-in for ``obj`` that pluggy registers: its hook functions, each guarded.
+
+        Hook implementations are found the way pluggy finds them
+        (``parse_hookimpl_opts``) and keep their options (``tryfirst``,
+        ``specname``...); wrappers (``wrapper``/``hookwrapper``) are generators
+        that must see the other implementations' errors, so they stay as they are.
+        """
+        functions: dict[str, Any] = {}
+        for attr in dir(obj):
+            opts = self.pm.parse_hookimpl_opts(obj, attr)
+            if opts is None:
+                continue
+            function = getattr(obj, attr)
+            if not (opts.get("wrapper") or opts.get("hookwrapper")):
+                function = self._guard(plugin, opts.get("specname") or attr, function)
+                setattr(function, PROJECT + "_impl", opts)  # the marker, for pluggy to read
+            functions[attr] = function
+        return types.SimpleNamespace(**functions)
+
     async def _guard_awaitable(self, plugin: str, hook: str, awaitable: Awaitable[Any]) -> Any:
         try:
             value = await awaitable
@@ -325,25 +349,21 @@ class Plugins:
         self.infos[name] = info
         if not info.loaded:
             return info
+        guarded = self._guarded(obj, name)
         try:
-            self.pm.register(obj, name=name)
+            self.pm.register(guarded, name=name)
         except Exception as exc:  # PluginValidationError: a signature that does not match
             info.status, info.error = "failed", describe(exc)
             self.report(name, "register", exc)
             return info
-        callers = self.pm.get_hookcallers(obj) or []
+        callers = self.pm.get_hookcallers(guarded) or []
         unknown = sorted(c.name for c in callers if c.spec is None)
         if unknown:
-            self.pm.unregister(obj)
+            self.pm.unregister(guarded)
             info.status = "failed"
             info.error = f"implements hooks Kubelantern does not have: {', '.join(unknown)}"
             self.report(name, "register", info.error)
             return info
-        for caller in callers:
-            for impl in caller.get_hookimpls():
-                if impl.plugin is obj and not (impl.hookwrapper or impl.wrapper):
-                    # ``function`` is typed Final, but it is a plain slot: wrap it in place.
-                    setattr(impl, "function", self._guard(name, caller.name, impl.function))  # noqa: B010
         info.hooks = sorted(c.name for c in callers)
         folder = package_dir(obj)
         if folder is not None:

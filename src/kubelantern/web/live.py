@@ -26,10 +26,10 @@ from kubelantern import errors, metrics
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import TABLE_ACCEPT, Column, Row, list_table, parse_table
 from kubelantern.streams.tasks import Closing
+from kubelantern.web import plugin_calls
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import split_namespaces
 from kubelantern.web.state import app_state
@@ -112,6 +112,17 @@ async def watch_namespace(
         if not isinstance(exc, asyncio.CancelledError):
             await queue.put(exc)
         raise
+
+
+def plugin_row(plan: plugin_calls.LivePlan, row: Row) -> dict[str, Any]:
+    """A watched row as a list page shows it, for the plugins' column processors."""
+    return {
+        "name": row.name,
+        "namespace": row.namespace,
+        "cells": shape_cells(row, plan.keep, namespace_column=plan.ns_column),
+        "created": row.created,
+        "url": object_url(plan.cluster.slug, plan.rt, row.name, row.namespace),
+    }
 
 
 def render_row(request: Request, plan: WatchPlan, row: Row, cluster_column: bool = False) -> str:
@@ -296,7 +307,9 @@ async def merged_stream(
                 elif kind == "DELETED" or (needle and not row_matches(row, needle)):
                     yield sse("delete", {"key": key}, event_id())
                 else:
-                    html = await plugin_calls.live_row(request, plan, row) if not multi else None
+                    html = None
+                    if not multi:
+                        html = await plugin_calls.live_row(request, plan, row, plugin_row)
                     html = html or render_row(request, plan, row, cluster_column=multi)
                     yield sse("row", {"key": key, "type": kind, "html": html}, event_id())
         yield sse("problem", {"message": "every cluster's watch ended"})

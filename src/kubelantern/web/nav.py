@@ -19,8 +19,8 @@ from starlette.requests import Request
 
 from kubelantern import errors
 from kubelantern.clusters.store import Cluster
-from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.kinds import build_sidebar, rule_allows, rules_allow_creating
+from kubelantern.web import plugin_calls
 from kubelantern.web.context import (
     KNOWN_COOKIE,
     NS_COOKIE,

@@ -13,7 +13,7 @@ from kubelantern.plugins.types import AppBarItem
 
 @hookimpl(trylast=True)
 def extra_appbar_items(ctx: Context) -> list[AppBarItem] | None:
-    count = len(ctx._plugins.problems)
+    count = ctx._host.problem_count()  # core code: the host is not public API
     if not count:
         return None
     noun = "problem" if count == 1 else "problems"

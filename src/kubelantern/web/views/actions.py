@@ -23,10 +23,10 @@ from kubelantern.clusters.store import Cluster
 from kubelantern.operate import actions, drain
 from kubelantern.operate.inputs import flag, integer, read_fields
 from kubelantern.operate.readonly import ensure_writable, is_read_only
-from kubelantern.plugins import calls as plugin_calls
+from kubelantern.web import plugin_calls
 from kubelantern.web.context import cluster_context
-from kubelantern.web.errors import error_data
 from kubelantern.web.render import render, wants_json
+from kubelantern.web.responses import error_data
 from kubelantern.web.state import app_state
 from kubelantern.web.views import bulk as bulk_views
 from kubelantern.web.views import debug as debug_views

@@ -26,11 +26,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors, yamltext
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources import sections
 from kubelantern.resources.relations import Lookup, conditions, events_of, owners
 from kubelantern.resources.sections.config import redact_secret, reveal
+from kubelantern.web import plugin_calls
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json

@@ -19,11 +19,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kubelantern import errors
-from kubelantern.plugins import calls
-from kubelantern.plugins.api import Context
 from kubelantern.plugins.manager import PluginInfo, Plugins, describe
 from kubelantern.plugins.types import PluginRoute
-from kubelantern.web.render import JSONResponse, render
+from kubelantern.web import plugin_calls as calls
+from kubelantern.web.plugin_host import WebHost
+from kubelantern.web.render import render
+from kubelantern.web.responses import JSONResponse
 from kubelantern.web.state import AppState, app_state
 
 
@@ -96,9 +97,9 @@ def endpoint(state: AppState, route: PluginRoute) -> Any:
     async def handle(request: Request) -> Response:
         plugins = state.plugins
         assert plugins is not None
-        ctx = Context(state, request)
+        ctx = calls.context(plugins, request)
         try:
-            result = await calls._maybe_await(route.endpoint(ctx))
+            result = await calls.maybe_await(route.endpoint(ctx))
         except (errors.KubelanternError, HTTPException):
             raise
         except Exception as exc:
@@ -124,7 +125,7 @@ def install(state: AppState) -> list[BaseRoute]:
     """Set the plugins up in the app and return their routes (and ``/-/plugins``)."""
     plugins = state.plugins
     assert plugins is not None
-    calls.install(state)
+    calls.install(state, WebHost(state))
     state.jinja.globals["plugin_chrome"] = calls.Chrome(state)
     routes: list[BaseRoute] = [
         Route("/-/plugins", index),

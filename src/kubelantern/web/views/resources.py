@@ -11,10 +11,9 @@ from starlette.responses import Response
 from kubelantern import errors
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.plugins import calls as plugin_calls
 from kubelantern.resources.listing import ListQuery, ListResult, list_many, list_one
 from kubelantern.resources.table import Column, Row
-from kubelantern.web import paging
+from kubelantern.web import paging, plugin_calls
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json

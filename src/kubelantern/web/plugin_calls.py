@@ -1,4 +1,4 @@
-"""Where the core calls plugin hooks: one function per call site, so views stay small.
+"""Where the web layer calls plugin hooks: one function per call site, so views stay small.
 
 Each view adds one line (``await calls.sidebar(...)``, ``await
 calls.process_columns(...)``...) and gets back plain data for its template and
@@ -6,6 +6,10 @@ JSON twin. Everything a plugin returns is checked here (wrong types are
 reported as problems and dropped), callables a plugin handed over (column
 processors, action handlers) are guarded the same way hooks are, and the
 page is rendered whatever a plugin did.
+
+This is web code (it takes requests and renders rows), so it lives in ``web/``;
+the plugins' core below it (``kubelantern.plugins``) never imports the web
+layer: ``kl`` and ``ctx`` reach it through the ``Host`` given to ``install``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from markupsafe import Markup, escape
 from starlette.requests import HTTPConnection, Request
@@ -24,6 +28,7 @@ from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.clusters.store import Cluster
 from kubelantern.plugins.api import Context, Kubelantern, resource_of
+from kubelantern.plugins.host import Host
 from kubelantern.plugins.manager import Plugins, describe
 from kubelantern.plugins.types import (
     BUILTIN_SECTIONS,
@@ -38,11 +43,11 @@ from kubelantern.plugins.types import (
     SectionRef,
     SidebarItem,
 )
+from kubelantern.resources.sections.config import redact_secret
 from kubelantern.resources.table import Column, Row
 from kubelantern.web import csp
-
-if TYPE_CHECKING:
-    from kubelantern.web.state import AppState
+from kubelantern.web.render import wants_json
+from kubelantern.web.state import AppState
 
 T = TypeVar("T")
 Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -53,8 +58,10 @@ def plugins_of(conn: HTTPConnection) -> Plugins | None:
     return getattr(state, "plugins", None)
 
 
-def context(request: Request, cluster: Cluster | None = None) -> Context:
-    return Context(request.app.state.kl, request, cluster)
+def context(plugins: Plugins, request: Request, cluster: Cluster | None = None) -> Context:
+    """``ctx`` for one request, on the host the plugins were installed with."""
+    assert plugins.host is not None, "plugins not installed (web/plugin_calls.install)"
+    return Context(plugins.host, request, cluster)
 
 
 def answers_of(
@@ -71,7 +78,7 @@ def answers_of(
     return out
 
 
-async def _maybe_await(value: Any) -> Any:
+async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
@@ -85,11 +92,12 @@ async def emit(plugins: Plugins | None, event: Event) -> None:
 # ---- lifecycle and clusters ----------------------------------------------------------
 
 
-def install(state: AppState) -> None:
-    """Give the plugins their app-wide API and collect what they register once."""
+def install(state: AppState, host: Host) -> None:
+    """Give the plugins their app-wide API (on ``host``) and collect what they register once."""
     plugins = state.plugins
     assert plugins is not None
-    plugins.kl = Kubelantern(state)
+    plugins.host = host
+    plugins.kl = Kubelantern(host)
     answers = plugins.call_named("register_column_processors", kl=plugins.kl)
     plugins.column_processors = answers_of(
         plugins, "register_column_processors", answers, ColumnProcessor
@@ -174,7 +182,7 @@ async def sidebar(
     plugins = plugins_of(request)
     if plugins is None or plugins.kl is None:
         return sections
-    ctx = context(request, cluster)
+    ctx = context(plugins, request, cluster)
     answers = await plugins.acall_named("register_sidebar_entries", ctx=ctx)
     items = answers_of(plugins, "register_sidebar_entries", answers, SidebarItem)
     api = ctx.cluster
@@ -216,7 +224,7 @@ async def _run_processors(
         columns = list(table.columns)
         cells = [list(row.cells) for row in table.rows]
         try:
-            await _maybe_await(proc.process(ctx, table))
+            await maybe_await(proc.process(ctx, table))
         except Exception as exc:
             what = proc.name or getattr(proc.process, "__name__", "")
             plugins.report(proc.plugin, f"column processor {what}", exc)
@@ -267,7 +275,7 @@ async def process_columns(
     if plugins is None or not procs:
         return columns, rows
     table = _table(rt, columns, rows, raw)
-    await _run_processors(plugins, context(request, cluster), procs, table)
+    await _run_processors(plugins, context(plugins, request, cluster), procs, table)
     shaped = [{**r, "cells": lr.cells} for r, lr in zip(rows, table.rows, strict=True)]
     return _columns(table), shaped
 
@@ -282,23 +290,24 @@ class LivePlan(Protocol):
     ns_column: bool
 
 
-async def live_row(request: Request, plan: LivePlan, row: Row) -> str | None:
-    """A live (watched) row with the plugins' columns; None when no processor applies."""
+async def live_row(
+    request: Request,
+    plan: LivePlan,
+    row: Row,
+    shape: Callable[[LivePlan, Row], dict[str, Any]],
+) -> str | None:
+    """A live (watched) row with the plugins' columns; None when no processor applies.
+
+    ``shape`` makes the row as a list page shows it (``web/live.py``), asked only
+    when a processor applies.
+    """
     plugins = plugins_of(request)
     procs = processors(plugins, plan.rt)
     if plugins is None or not procs:
         return None
-    from kubelantern.web.views.resources import object_url, shape_cells
-
-    shaped = {
-        "name": row.name,
-        "namespace": row.namespace,
-        "cells": shape_cells(row, plan.keep, namespace_column=plan.ns_column),
-        "created": row.created,
-        "url": object_url(plan.cluster.slug, plan.rt, row.name, row.namespace),
-    }
+    shaped = shape(plan, row)
     table = _table(plan.rt, plan.columns, [shaped], [row])
-    await _run_processors(plugins, context(request, plan.cluster), procs, table)
+    await _run_processors(plugins, context(plugins, request, plan.cluster), procs, table)
     shaped["cells"] = table.rows[0].cells
     env = request.app.state.kl.jinja
     cols = [c.to_dict() for c in table.columns]
@@ -329,8 +338,6 @@ async def detail_sections(
     plugins = plugins_of(request)
     if plugins is None or plugins.kl is None:
         return {}
-    from kubelantern.web.render import wants_json
-
     meta = obj.get("metadata") or {}
     await emit(
         plugins,
@@ -342,7 +349,7 @@ async def detail_sections(
             object_name=meta.get("name"),
         ),
     )
-    ctx = context(request, cluster)
+    ctx = context(plugins, request, cluster)
     resource = resource_of(rt)
     answers = await plugins.acall_named("detail_sections", ctx=ctx, resource=resource, obj=obj)
     sections = {s.key(): s for s in answers_of(plugins, "detail_sections", answers, DetailSection)}
@@ -399,8 +406,6 @@ async def detail_sections(
 def visible(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     """The object as its page shows it: a Secret's values never reach a plugin."""
     if rt.group == "" and rt.kind == "Secret":
-        from kubelantern.resources.sections.config import redact_secret
-
         return redact_secret(obj)
     return obj
 
@@ -434,7 +439,7 @@ async def object_actions(
     if plugins is None or plugins.kl is None:
         return offered
     obj = visible(rt, obj)
-    ctx = context(request, cluster)
+    ctx = context(plugins, request, cluster)
     actions = await _actions(plugins, ctx, rt, obj)
     decisions = await asyncio.gather(*(_decide(ctx, a) for a in actions))
     for action, (allowed, reason) in zip(actions, decisions, strict=True):
@@ -479,7 +484,7 @@ async def action_handler(
     plugins = plugins_of(request)
     if plugins is None or plugins.kl is None:
         raise errors.BadRequest(f"There is no action {action_id!r}.")
-    ctx = context(request, cluster)
+    ctx = context(plugins, request, cluster)
     api = ctx.cluster
     assert api is not None
     obj = visible(rt, await api.get(rt.name, name, namespace))
@@ -499,7 +504,7 @@ async def action_handler(
     async def run(target: Any, fields: dict[str, Any]) -> dict[str, Any]:
         data = {"action": action_id}
         try:
-            result = await _maybe_await(action.handler(ctx, obj, fields))
+            result = await maybe_await(action.handler(ctx, obj, fields))
         except errors.KubelanternError as exc:
             failed = Event("action.failed", **where, data={**data, "error": exc.message})
             await emit(plugins, failed)
@@ -561,7 +566,7 @@ class Chrome:
         plugins = self.plugins
         if plugins is None or plugins.kl is None:
             return []
-        answers = plugins.call_named(hook, ctx=Context(self.state, request))
+        answers = plugins.call_named(hook, ctx=context(plugins, request))
         return [self._link(u) for u in answers_of(plugins, hook, answers, str)]
 
     def css(self, request: Request) -> list[str]:
@@ -574,7 +579,7 @@ class Chrome:
         plugins = self.plugins
         if plugins is None or plugins.kl is None:
             return []
-        answers = plugins.call_named("extra_appbar_items", ctx=Context(self.state, request))
+        answers = plugins.call_named("extra_appbar_items", ctx=context(plugins, request))
         items = []
         for item in answers_of(plugins, "extra_appbar_items", answers, AppBarItem):
             data = item.to_dict()
