@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from kubelantern import Context, Kubelantern, PluginRoute, Resource, hookimpl
 from kubelantern.testing import csrf_headers, make_app
 from tests.plugins import everything, faulty
 
@@ -219,3 +220,41 @@ def test_refresh_without_providers_changes_nothing(client: TestClient) -> None:
     )
     assert r.status_code == 200
     assert r.json()["refreshed"] == {"added": [], "removed": [], "kept": []}
+
+
+class ObjectPlugin:
+    """A plugin written as an object (bound-method hooks): URL builders, and one that fails."""
+
+    @hookimpl
+    def register_routes(self, kl: Kubelantern) -> list[PluginRoute]:
+        pods = Resource("pods", "", "v1", "Pod", "pods", namespaced=True)
+        nodes = Resource("nodes", "", "v1", "Node", "nodes", namespaced=False)
+
+        def urls(ctx: Context) -> dict[str, str]:
+            return {
+                "pod": ctx.object_url("prod", pods, "web-1", "team-a"),
+                "pods": kl.list_url("prod", pods, "team-a"),
+                "allPods": kl.list_url("prod", pods),
+                "node": kl.object_url("prod", nodes, "n1", "ignored"),
+            }
+
+        return [PluginRoute("/urls", urls)]
+
+    @hookimpl
+    def extra_css_urls(self, ctx: Context) -> list[str]:
+        raise RuntimeError("object plugin broke")
+
+
+def test_object_plugins_get_url_builders_and_are_guarded_too() -> None:
+    with make_app(plugins=[("objects", ObjectPlugin())], base_url="/kl") as tc:
+        assert tc.get("/kl/-/p/objects/urls").json() == {
+            "pod": "/kl/c/prod/namespaces/team-a/pods/web-1",
+            "pods": "/kl/c/prod/namespaces/team-a/pods",
+            "allPods": "/kl/c/prod/pods",
+            "node": "/kl/c/prod/nodes/n1",
+        }
+        page = tc.get("/kl/-/plugins")
+        assert page.status_code == 200  # the failing hook did not take the page down
+        problems = tc.get("/kl/-/plugins.json").json()["problems"]
+        assert [(p["plugin"], p["where"]) for p in problems] == [("objects", "extra_css_urls")]
+        assert "object plugin broke" in problems[0]["message"]

@@ -2,8 +2,10 @@
 
 ``hookspecs.py`` lists every extension point, ``manager.py`` finds, loads and
 guards plugins, ``api.py`` is what a plugin may touch (re-exported from the
-top-level ``kubelantern`` package), ``calls.py`` is where the core views call
-the hooks, and ``builtin/`` holds core features written as plugins.
+top-level ``kubelantern`` package), built on ``host.py``, the narrow API the
+web layer hands it; ``builtin/`` holds core features written as plugins. The
+call sites, which take requests and render, are web code
+(``kubelantern.web.plugin_calls``): nothing here imports ``kubelantern.web``.
 
 Plugin authors need only ``hookimpl``::
 
