@@ -43,7 +43,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What a person can do besides reading: operations, streams, Helm, plugins' core.
     (
         "features",
-        ("kubelantern.operate", "kubelantern.streams", "kubelantern.helm", "kubelantern.plugins"),
+        (
+            "kubelantern.operate",
+            "kubelantern.streams",
+            "kubelantern.helm",
+            "kubelantern.plugins",
+            "kubelantern.cache",  # the watch cache (informers), when present
+        ),
     ),
     # Who is asking: auth modes, sessions, access reviews. Web and the features ask it;
     # it asks only the clusters.
@@ -63,6 +69,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "kubelantern.logsetup",
             "kubelantern.lifecycle",
             "kubelantern.version",
+            "kubelantern.urls",  # the URL scheme: parsed and built in one place, when present
         ),
     ),
 )
