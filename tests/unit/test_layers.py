@@ -69,6 +69,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "kubelantern.logsetup",
             "kubelantern.lifecycle",
             "kubelantern.version",
+            "kubelantern.yamltext",
             "kubelantern.urls",  # the URL scheme: parsed and built in one place, when present
         ),
     ),
