@@ -3,14 +3,27 @@
 The client takes an optional httpx transport (the seam for unit tests); the
 identity of each request comes from a ``Credentials`` object passed per call,
 so one client serves every user of a multi-user server.
+
+The TLS client certificate is the one thing fixed per connection pool, and an
+exec plugin may rotate it. Rotation is serialised (one new pair of pools, however
+many requests notice it at once); new requests use the new pools at once, and
+the old pools close only when the last request or stream still using them ends,
+so a rotation never cuts an open watch or log follow.
+
+A kubeconfig's ``tls-server-name`` is the name sent in TLS (SNI) and checked
+against the server's certificate when the server address is not a name the
+certificate holds (a tunnel, a load balancer's IP): httpx's ``sni_hostname``
+request extension for HTTP, ``server_hostname`` for WebSockets.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -22,7 +35,7 @@ from kubelantern.clusters.addresses import GuardedTransport
 from kubelantern.clusters.credentials import Credentials, KubeconfigCredentials, NoCredentials
 from kubelantern.clusters.execplugin import ExecCredential, ExecPluginError
 from kubelantern.clusters.kubeconfig import ClusterConfig
-from kubelantern.clusters.tls import make_ssl_context
+from kubelantern.clusters.tls import make_ssl_context, tls_name_hint
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +53,25 @@ def _bad_url(path: str, cluster: str) -> errors.BadRequest:
         f"(a control character): {path.encode('unicode_escape').decode('ascii')[:200]}",
         cluster=cluster,
     )
+
+
+@dataclass(eq=False)
+class _Pools:
+    """The connection pools of one TLS client identity, and who is still using them."""
+
+    http: httpx.AsyncClient
+    # Long-lived streams (watches, log follows) get their own pool without a
+    # limit, so a hundred open tabs cannot starve ordinary page requests.
+    stream_http: httpx.AsyncClient
+    ssl: ssl.SSLContext
+    cert_key: tuple[bytes | None, bytes | None]
+    active: int = 0
+    retired: bool = False
+    closing: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def aclose(self) -> None:
+        for client in (self.http, self.stream_http):
+            await client.aclose()
 
 
 class ClusterClient:
@@ -69,12 +101,15 @@ class ClusterClient:
         self.timeout = timeout
         self.own_credentials = KubeconfigCredentials(config)
         self._transport = transport
-        self._http: httpx.AsyncClient | None = None
-        # Long-lived streams (watches, log follows) get their own pool without a
-        # limit, so a hundred open tabs cannot starve ordinary page requests.
-        self._stream_http: httpx.AsyncClient | None = None
-        self._cert_key: tuple[bytes | None, bytes | None] = (None, None)
-        self._ssl: ssl.SSLContext | None = None
+        self._pools: _Pools | None = None
+        # Pools replaced by a certificate rotation, still serving open streams.
+        self._retired: set[_Pools] = set()
+        self._rotation = asyncio.Lock()
+        self.rotations = 0  # pools built after the first (a certificate rotation)
+        # SNI and certificate check against this name instead of the URL's host.
+        self._extensions: dict[str, Any] = (
+            {"sni_hostname": config.tls_server_name} if config.tls_server_name else {}
+        )
 
     async def _exec_credential(self) -> ExecCredential:
         """The exec plugin's credential; a plugin that fails is this cluster's error only."""
@@ -83,27 +118,43 @@ class ClusterClient:
         except ExecPluginError as exc:
             raise errors.CredentialsUnavailable(str(exc), cluster=self.name) from exc
 
-    async def _client(self, *, streaming: bool = False) -> httpx.AsyncClient:
+    async def _wanted_cert(self) -> tuple[bytes | None, bytes | None]:
         if self.config.broken:
             raise errors.KubeconfigBroken(self.config.broken, cluster=self.name)
-        cert, key = self.config.client_cert_data, self.config.client_key_data
         if self.anonymous:
-            cert, key = None, None
-        elif self.own_credentials.uses_exec:
+            return None, None
+        cert, key = self.config.client_cert_data, self.config.client_key_data
+        if self.own_credentials.uses_exec:
             cred = await self._exec_credential()
             if cred.client_cert and cred.client_key:
                 cert, key = cred.client_cert, cred.client_key
-        if self._http is not None and (cert, key) == self._cert_key:
-            return self._pick(streaming)
-        await self.aclose()
+        return cert, key
+
+    async def _current(self) -> _Pools:
+        """The pools for the client certificate in force now (built on first use or rotation)."""
+        cert_key = await self._wanted_cert()
+        pools = self._pools
+        if pools is not None and pools.cert_key == cert_key:
+            return pools
+        async with self._rotation:  # one rotation at a time, one new pair of pools
+            pools = self._pools
+            if pools is not None and pools.cert_key == cert_key:
+                return pools
+            fresh = self._build(cert_key)
+            if pools is not None:
+                self.rotations += 1
+                self._retire(pools)
+            self._pools = fresh
+            return fresh
+
+    def _build(self, cert_key: tuple[bytes | None, bytes | None]) -> _Pools:
+        cert, key = cert_key
         ctx: ssl.SSLContext = make_ssl_context(
             ca_data=self.config.ca_data,
             insecure=self.config.insecure_skip_tls_verify,
             client_cert=cert,
             client_key=key,
         )
-        self._cert_key = (cert, key)
-        self._ssl = ctx
         common: dict[str, Any] = {
             "base_url": self.config.server,
             "verify": ctx,
@@ -117,11 +168,35 @@ class ClusterClient:
             "event_hooks": metrics.httpx_hooks(self.metrics_name),  # API calls by status
         }
         stream_limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-        self._http = httpx.AsyncClient(**common, transport=self._make_transport(ctx, None))
-        self._stream_http = httpx.AsyncClient(
-            **common, limits=stream_limits, transport=self._make_transport(ctx, stream_limits)
+        return _Pools(
+            http=httpx.AsyncClient(**common, transport=self._make_transport(ctx, None)),
+            stream_http=httpx.AsyncClient(
+                **common, limits=stream_limits, transport=self._make_transport(ctx, stream_limits)
+            ),
+            ssl=ctx,
+            cert_key=cert_key,
         )
-        return self._pick(streaming)
+
+    def _retire(self, pools: _Pools) -> None:
+        pools.retired = True
+        self._retired.add(pools)
+        self._close_when_idle(pools)
+
+    def _close_when_idle(self, pools: _Pools) -> None:
+        if pools.retired and pools.active == 0 and pools.closing is None:
+            pools.closing = asyncio.get_running_loop().create_task(pools.aclose())
+            pools.closing.add_done_callback(lambda _: self._retired.discard(pools))
+
+    @asynccontextmanager
+    async def _use(self, *, streaming: bool = False) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of the current pools, kept open until the caller is done with it."""
+        pools = await self._current()
+        pools.active += 1
+        try:
+            yield pools.stream_http if streaming else pools.http
+        finally:
+            pools.active -= 1
+            self._close_when_idle(pools)
 
     def _make_transport(
         self, ctx: ssl.SSLContext, limits: httpx.Limits | None
@@ -135,11 +210,6 @@ class ClusterClient:
             return None
         return GuardedTransport(ssl_context=ctx, allow=self.guard, limits=limits)
 
-    def _pick(self, streaming: bool) -> httpx.AsyncClient:
-        client = self._stream_http if streaming else self._http
-        assert client is not None
-        return client
-
     async def websocket_params(
         self, credentials: Credentials | None
     ) -> tuple[str, ssl.SSLContext, list[tuple[str, str]]]:
@@ -147,18 +217,25 @@ class ClusterClient:
 
         httpx cannot upgrade to a WebSocket, so the streams package opens those
         with another library; it must present the same TLS client certificate
-        and per-user headers as every other request of this cluster.
+        and per-user headers as every other request of this cluster (and the
+        same ``tls-server-name``, which the caller passes as ``server_hostname``).
         """
-        await self._client()
-        assert self._ssl is not None
+        pools = await self._current()
         headers = await self._headers(credentials, None)
-        return self.config.server, self._ssl, headers.multi_items()
+        return self.config.server, pools.ssl, headers.multi_items()
 
     async def aclose(self) -> None:
-        for client in (self._http, self._stream_http):
-            if client is not None:
-                await client.aclose()
-        self._http = self._stream_http = None
+        """Close every pool, in use or not: the application is shutting down."""
+        everything = [*self._retired, *([self._pools] if self._pools else [])]
+        self._pools = None
+        for pools in everything:
+            if pools.closing is not None:
+                await pools.closing
+            else:
+                pools.retired = True
+                pools.closing = asyncio.get_running_loop().create_task(pools.aclose())
+                await pools.closing
+        self._retired.clear()
 
     def raise_for(
         self,
@@ -197,6 +274,11 @@ class ClusterClient:
             return errors.ClusterTimeout(
                 f"{self.config.server} did not answer within {self.timeout:g} s",
                 cluster=self.name,
+            )
+        hint = tls_name_hint(self.config, exc)
+        if hint is not None:
+            return errors.ClusterUnavailable(
+                f"cannot reach {self.config.server}: {hint}", cluster=self.name
             )
         reason = str(exc) or type(exc).__name__
         return errors.ClusterUnavailable(
@@ -241,27 +323,28 @@ class ClusterClient:
     ) -> httpx.Response:
         """Send one request; a 4xx/5xx answer raises the matching ApiError."""
         for attempt in (1, 2):
-            http = await self._client()
-            hdrs = await self._headers(credentials, headers)
-            try:
-                response = await http.request(
-                    method,
-                    path,
-                    params=params,
-                    headers=hdrs,
-                    content=content,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
-            except httpx.TransportError as exc:
-                raise self._transport_error(exc) from exc
-            except httpx.InvalidURL as exc:
-                raise _bad_url(path, self.name) from exc
+            async with self._use() as http:
+                hdrs = await self._headers(credentials, headers)
+                try:
+                    response = await http.request(
+                        method,
+                        path,
+                        params=params,
+                        headers=hdrs,
+                        content=content,
+                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                        extensions=self._extensions,
+                    )
+                except httpx.TransportError as exc:
+                    raise self._transport_error(exc) from exc
+                except httpx.InvalidURL as exc:
+                    raise _bad_url(path, self.name) from exc
             if response.status_code == 401 and attempt == 1:
                 creds = credentials if credentials is not None else self.own_credentials
                 creds.invalidate()
                 own = credentials is None or getattr(credentials, "uses_own", False)
-                if own and not self.anonymous and self.own_credentials.uses_exec:
-                    continue  # a fresh exec credential may be accepted
+                if own and not self.anonymous and self.own_credentials.refreshable:
+                    continue  # a fresh exec credential or re-read token file may be accepted
             if response.status_code >= 400:
                 self.raise_for(
                     response, response.content, verb=verb, resource=resource, namespace=namespace
@@ -302,26 +385,29 @@ class ClusterClient:
         ``raise_errors=False`` hands 4xx/5xx answers back too: the service proxy
         passes an application's own error pages through.
         """
-        http = await self._client(streaming=True)
-        hdrs = await self._headers(credentials, headers)
-        try:
-            request = http.build_request(
-                method,
-                path,
-                params=params,
-                headers=hdrs,
-                timeout=httpx.Timeout(self.timeout, read=timeout),
-            )
-        except httpx.InvalidURL as exc:
-            raise _bad_url(path, self.name) from exc
-        try:
-            response = await http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
-        try:
-            if response.status_code >= 400 and raise_errors:
-                body = await response.aread()
-                self.raise_for(response, body, verb=verb, resource=resource, namespace=namespace)
-            yield response
-        finally:
-            await response.aclose()
+        async with self._use(streaming=True) as http:
+            hdrs = await self._headers(credentials, headers)
+            try:
+                request = http.build_request(
+                    method,
+                    path,
+                    params=params,
+                    headers=hdrs,
+                    timeout=httpx.Timeout(self.timeout, read=timeout),
+                    extensions=self._extensions,
+                )
+            except httpx.InvalidURL as exc:
+                raise _bad_url(path, self.name) from exc
+            try:
+                response = await http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc) from exc
+            try:
+                if response.status_code >= 400 and raise_errors:
+                    body = await response.aread()
+                    self.raise_for(
+                        response, body, verb=verb, resource=resource, namespace=namespace
+                    )
+                yield response
+            finally:
+                await response.aclose()

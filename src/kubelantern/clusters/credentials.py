@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import MutableMapping, Sequence
 from typing import Protocol
 
@@ -58,17 +59,55 @@ class BearerToken:
         return "BearerToken(***)"
 
 
-class KubeconfigCredentials:
-    """The credentials of a kubeconfig context: token, token file, basic, exec plugin."""
+TOKEN_FILE_REFRESH = 60.0
+"""Seconds a token read from ``tokenFile`` is used before the file is read again.
 
-    def __init__(self, config: ClusterConfig) -> None:
+client-go re-reads it about once a minute too; the kubelet rotates projected
+ServiceAccount tokens well before they expire, and a 401 re-reads at once."""
+
+
+def _read_token(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return fh.read().strip()
+
+
+class KubeconfigCredentials:
+    """The credentials of a kubeconfig context: token, token file, basic, exec plugin.
+
+    A ``tokenFile`` is read in a worker thread (never blocking the event loop),
+    kept for ``refresh`` seconds, and read again at once after a 401
+    (``invalidate``), so a rotated projected token is picked up.
+    """
+
+    def __init__(self, config: ClusterConfig, *, refresh: float = TOKEN_FILE_REFRESH) -> None:
         self._config = config
         self._exec: ExecCredential | None = None
         self._lock = asyncio.Lock()
+        self._refresh = refresh
+        self._file_token: str | None = None
+        self._file_read_at = 0.0
+        self._file_lock = asyncio.Lock()
 
     @property
     def uses_exec(self) -> bool:
         return self._config.exec is not None
+
+    @property
+    def refreshable(self) -> bool:
+        """Whether fetching again after a 401 may give another secret (exec plugin, token file)."""
+        return self._config.exec is not None or bool(self._config.token_file)
+
+    def _file_stale(self) -> bool:
+        return self._file_token is None or time.monotonic() - self._file_read_at >= self._refresh
+
+    async def _token_from_file(self, path: str) -> str:
+        if self._file_stale():
+            async with self._file_lock:  # one read however many requests arrive at once
+                if self._file_stale():
+                    self._file_token = await asyncio.to_thread(_read_token, path)
+                    self._file_read_at = time.monotonic()
+        assert self._file_token is not None
+        return self._file_token
 
     async def exec_credential(self) -> ExecCredential:
         async with self._lock:
@@ -82,9 +121,7 @@ class KubeconfigCredentials:
             cred = await self.exec_credential()
             return {"Authorization": f"Bearer {cred.token}"} if cred.token else {}
         if cfg.token_file:
-            # Re-read every time: projected ServiceAccount tokens rotate on disk.
-            with open(cfg.token_file, encoding="utf-8") as fh:
-                return {"Authorization": f"Bearer {fh.read().strip()}"}
+            return {"Authorization": f"Bearer {await self._token_from_file(cfg.token_file)}"}
         if cfg.token:
             return {"Authorization": f"Bearer {cfg.token}"}
         if cfg.username and cfg.password:
@@ -94,6 +131,7 @@ class KubeconfigCredentials:
 
     def invalidate(self) -> None:
         self._exec = None
+        self._file_token = None
 
     def __repr__(self) -> str:
         return f"KubeconfigCredentials({self._config.name!r})"

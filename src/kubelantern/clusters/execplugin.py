@@ -9,11 +9,18 @@ the pod's cloud credentials and Kubelantern's own secrets): ``BASE_ENV``
 ``--exec-credential-env`` (``NAME``, ``PREFIX*``, or ``*`` for everything), the
 plugin's own ``env:`` entries from the kubeconfig, and
 ``KUBERNETES_EXEC_INFO``.
+
+``interactiveMode`` is honoured as client-go does, for a process that never
+has a terminal to lend (a server; its standard input is not the person's
+keyboard): ``Never`` and ``IfAvailable`` run the plugin with no standard input
+and ``"interactive": false`` in ``KUBERNETES_EXEC_INFO``; ``Always`` is refused
+before the plugin runs, with what to do instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -83,21 +90,37 @@ class ExecCredential:
         return remaining > margin
 
 
+def interactive(spec: ExecConfig) -> bool:
+    """Whether the plugin runs interactively: never here, and ``Always`` cannot run at all.
+
+    client-go lends a plugin its standard input only when that is a terminal
+    and the mode is not ``Never``, and refuses ``Always`` without one.
+    Kubelantern has no terminal to lend: its plugins run behind web requests.
+    """
+    if spec.interactive_mode == "Always":
+        raise ExecPluginError(
+            f"credential plugin {spec.command!r} has interactiveMode: Always (it needs a "
+            "terminal to ask for a login), and Kubelantern runs plugins without one. Log in "
+            "once in a terminal so the plugin caches its credential and set "
+            "interactiveMode: IfAvailable, or use a plugin mode that needs no prompt"
+        )
+    return False
+
+
 def _exec_info(cfg: ClusterConfig, spec: ExecConfig) -> str:
-    info: dict[str, object] = {
-        "apiVersion": spec.api_version,
-        "kind": "ExecCredential",
-        "spec": {"interactive": False},
-    }
+    body: dict[str, object] = {"interactive": interactive(spec)}
     if spec.provide_cluster_info:
         cluster: dict[str, object] = {"server": cfg.server}
         if cfg.ca_data:
-            import base64
-
             cluster["certificate-authority-data"] = base64.b64encode(cfg.ca_data).decode()
         if cfg.insecure_skip_tls_verify:
             cluster["insecure-skip-tls-verify"] = True
-        info["spec"] = {"interactive": False, "cluster": cluster}
+        if cfg.tls_server_name:
+            cluster["tls-server-name"] = cfg.tls_server_name
+        if cfg.proxy_url:
+            cluster["proxy-url"] = cfg.proxy_url
+        body["cluster"] = cluster
+    info = {"apiVersion": spec.api_version, "kind": "ExecCredential", "spec": body}
     return json.dumps(info)
 
 
@@ -109,8 +132,9 @@ async def run_exec_plugin(cfg: ClusterConfig, timeout: float = 60.0) -> ExecCred
     command = spec.command
     if os.sep in command and not os.path.isabs(command):
         command = os.path.join(spec.base_dir, command)
+    info = _exec_info(cfg, spec)  # refuses interactiveMode: Always before anything runs
     env = plugin_environment(spec.env, dict(os.environ), spec.passed_env)
-    env["KUBERNETES_EXEC_INFO"] = _exec_info(cfg, spec)
+    env["KUBERNETES_EXEC_INFO"] = info
     try:
         proc = await asyncio.create_subprocess_exec(
             command,

@@ -1,8 +1,8 @@
 """The cluster Kubelantern runs in, from the ServiceAccount files a pod gets.
 
 The token is a projected ServiceAccount token that the kubelet rotates on
-disk, so it is given as ``token_file`` and re-read on every request (see
-``KubeconfigCredentials``), never cached past its rotation.
+disk, so it is given as ``token_file``: read again every minute and at once
+after a 401 (see ``KubeconfigCredentials``), so a rotation is picked up.
 """
 
 from __future__ import annotations

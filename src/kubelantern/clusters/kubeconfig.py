@@ -107,6 +107,9 @@ def _read_data(section: dict[str, Any], data_key: str, file_key: str) -> bytes |
     return None
 
 
+INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
+
+
 def _exec_config(user: dict[str, Any]) -> ExecConfig | None:
     spec = user.get("exec")
     if not spec:
@@ -117,12 +120,20 @@ def _exec_config(user: dict[str, Any]) -> ExecConfig | None:
         env = tuple((str(e["name"]), str(e.get("value", ""))) for e in spec.get("env") or [])
     except (KeyError, TypeError, AttributeError) as exc:
         raise KubeconfigError("every env entry of the exec plugin needs a name") from exc
+    # client-go requires the mode for v1 and defaults it to IfAvailable for
+    # v1beta1; a missing one is read as IfAvailable here (what kubectl did before v1).
+    mode = str(spec.get("interactiveMode") or "IfAvailable")
+    if mode not in INTERACTIVE_MODES:
+        raise KubeconfigError(
+            f"the exec plugin's interactiveMode {mode!r} is not one of "
+            + ", ".join(INTERACTIVE_MODES)
+        )
     return ExecConfig(
         command=str(spec["command"]),
         args=tuple(str(a) for a in spec.get("args") or []),
         env=env,
         api_version=str(spec.get("apiVersion", "client.authentication.k8s.io/v1")),
-        interactive_mode=str(spec.get("interactiveMode", "IfAvailable")),
+        interactive_mode=mode,
         provide_cluster_info=bool(spec.get("provideClusterInfo", False)),
         base_dir=user["__dir"],
     )

@@ -31,6 +31,7 @@ from kubelantern.clusters.addresses import AddressRefused, resolve_checked
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import segment
 from kubelantern.clusters.store import Cluster
+from kubelantern.clusters.tls import tls_name_hint
 
 PROTOCOLS: tuple[str, ...] = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
@@ -216,6 +217,9 @@ async def _connect(
     namespace: str,
 ) -> ClientConnection:
     extra: dict[str, Any] = {}
+    if cluster.config.tls_server_name and url.startswith("wss://"):
+        # kubeconfig tls-server-name: the name for SNI and certificate checks.
+        extra["server_hostname"] = cluster.config.tls_server_name
     guard = cluster.client.guard
     if guard is not None and not cluster.config.proxy_url:
         # A cluster added from the UI: connect to an address checked just now
@@ -243,8 +247,9 @@ async def _connect(
     except websockets.InvalidStatus as exc:
         raise _handshake_error(exc, cluster, action, namespace) from exc
     except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+        reason = tls_name_hint(cluster.config, exc) or str(exc) or type(exc).__name__
         raise errors.ClusterUnavailable(
-            f"cannot open {action} to {cluster.config.server}: {exc or type(exc).__name__}",
+            f"cannot open {action} to {cluster.config.server}: {reason}",
             cluster=cluster.slug,
         ) from exc
 
