@@ -32,13 +32,13 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kubelantern.auth.cookies import request_cookies
 from kubelantern.web import csp
 
 COOKIE = "kl_local"
@@ -77,15 +77,6 @@ def _cookie_value(token: str) -> str:
     return hashlib.sha256(b"kubelantern-local-cookie\0" + token.encode()).hexdigest()
 
 
-def _cookies(scope: Scope) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            with contextlib.suppress(Exception):  # a malformed header: no cookie
-                jar.load(value.decode("latin-1"))
-    return {k: m.value for k, m in jar.items()}
-
-
 class LocalTokenGate:
     """Only the browser that opened the per-run URL gets in (see module doc)."""
 
@@ -108,7 +99,7 @@ class LocalTokenGate:
             if given and hmac.compare_digest(given.encode(), self.token.encode()):
                 await self._welcome(scope, query, send)
                 return
-        sent = _cookies(scope).get(COOKIE, "")
+        sent = request_cookies(scope.get("headers", [])).get(COOKIE, "")
         if sent and hmac.compare_digest(sent.encode(), self.cookie.encode()):
             await self.app(scope, receive, send)
             return

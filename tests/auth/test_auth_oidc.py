@@ -155,6 +155,20 @@ def test_a_tampered_session_cookie_signs_you_out(
     assert whoami(client)["signedIn"] is False
 
 
+def test_a_malformed_unrelated_cookie_keeps_the_session(
+    oidc_server: ServerProcess, auth_stack: AuthStack
+) -> None:
+    """Another application's bad cookie (sent first) must not lose the session."""
+    signed_in = sign_in(oidc_server, auth_stack, "alice")
+    ours = "; ".join(f"{c.name}={c.value}" for c in signed_in.cookies.jar if c.value)
+    fresh = browser(oidc_server, auth_stack)
+    headers = {"Cookie": f'tracker=a b"c; bad{{=1; {ours}'}
+    row = fresh.get("/-/whoami.json", headers=headers).json()["clusters"][0]
+    assert row["user"] == "alice"
+    page = fresh.get(f"/c/{OIDC}/namespaces/team-a/pods.json", headers=headers)
+    assert page.status_code == 200
+
+
 def test_sign_out_needs_csrf_and_ends_the_session(
     oidc_server: ServerProcess, auth_stack: AuthStack
 ) -> None:

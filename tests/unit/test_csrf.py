@@ -51,3 +51,13 @@ def test_post_with_token_passes_the_middleware() -> None:
     # "/" only answers GET: reaching the router (405) proves the middleware let it through.
     assert c.post("/", headers={"X-CSRF-Token": token}).status_code == 405
     assert c.post("/", data={"_csrf": token}).status_code == 405
+
+
+def test_a_malformed_unrelated_cookie_keeps_the_csrf_token() -> None:
+    """Another application's bad cookie before ours must not hide ours (SimpleCookie would)."""
+    c = client()
+    c.get("/")
+    token = c.cookies["kl_csrf"]
+    c.cookies.clear()
+    headers = {"X-CSRF-Token": token, "Cookie": f'tracker=a b"c; bad{{=1; kl_csrf={token}'}
+    assert c.post("/", headers=headers).status_code == 405  # let through: the token matched

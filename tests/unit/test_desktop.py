@@ -48,3 +48,13 @@ def test_bind_falls_back_to_a_free_port_only_when_allowed() -> None:
     finally:
         holder.close()
     assert isinstance(holder, socket.socket)
+
+
+def test_a_malformed_unrelated_cookie_keeps_the_desktop_key(client: TestClient) -> None:
+    client.get("/kl/?token=sekret")
+    key = client.cookies.get("kl_local")
+    assert key
+    client.cookies.clear()
+    bad = {"Cookie": f'tracker=a b"c; bad{{=1; kl_local={key}'}
+    assert client.get("/kl/clusters.json", headers=bad).status_code == 200
+    assert client.get("/kl/clusters.json", headers={"Cookie": 'tracker=a b"c'}).status_code != 200

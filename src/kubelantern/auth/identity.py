@@ -28,7 +28,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -37,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kubelantern import errors
 from kubelantern.auth.config import AuthConfig
+from kubelantern.auth.cookies import request_cookies
 from kubelantern.auth.revocation import MemoryRevocations, StoreUnavailable
 from kubelantern.auth.sessions import CookieCodec, SessionLifetime
 
@@ -195,16 +195,6 @@ def client_trusted(config: AuthConfig, scope: Scope, headers: Headers) -> bool:
     return True
 
 
-def _cookies(headers: Headers) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    for value in headers.getlist("cookie"):
-        try:
-            jar.load(value)
-        except Exception:  # a malformed cookie header from a browser: ignore it
-            continue
-    return {k: m.value for k, m in jar.items()}
-
-
 Refusal = Callable[[Scope, errors.KubelanternError], Response]
 Refresher = Callable[[RequestAuth], Awaitable[None]]
 
@@ -257,7 +247,7 @@ class AuthMiddleware:
                 return
             if auth.trusted:
                 auth.proxy = parse_identity(config, headers)
-        cookies = _cookies(headers)
+        cookies = request_cookies(headers.raw)
         store_down = False
         if config.modes != {"kubeconfig"}:
             session = self.sessions.read(cookies)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kubelantern import errors
+from kubelantern.auth.cookies import request_cookies
 from kubelantern.web.responses import refuse
 
 COOKIE = "kl_csrf"
@@ -55,7 +56,7 @@ class CSRFMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        cookie_token = _cookie(headers.get("cookie", ""), COOKIE)
+        cookie_token = request_cookies(headers.raw).get(COOKIE, "")
         new_cookie = not cookie_token
         token = cookie_token or secrets.token_urlsafe(32)
         scope["kl_csrf_token"] = token
@@ -88,14 +89,6 @@ class CSRFMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-
-
-def _cookie(header: str, name: str) -> str:
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
-    return ""
 
 
 async def _form_token(receive: Receive) -> tuple[str, list[Message]]:

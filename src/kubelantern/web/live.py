@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from kubelantern import errors, metrics
 from kubelantern.clusters.credentials import Credentials
@@ -32,22 +32,14 @@ from kubelantern.streams.tasks import Closing
 from kubelantern.web import plugin_calls
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import split_namespaces
+from kubelantern.web.sse import HEARTBEAT, KEEP_ALIVE, sse, sse_response
 from kubelantern.web.state import app_state
 from kubelantern.web.views.resources import object_url, shape_cells, shape_columns
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT = 15.0
 WATCH_TIMEOUT = 240  # seconds the API server keeps one watch open
 QUEUE_SIZE = 256
-
-
-def sse(event: str, data: Any, event_id: str | None = None) -> bytes:
-    out = b""
-    if event_id:
-        out += b"id: " + event_id.encode() + b"\n"
-    out += b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-    return out
 
 
 class Gone(Exception):
@@ -205,14 +197,6 @@ async def make_plan(
     )
 
 
-def sse_response(stream: AsyncIterator[bytes]) -> Response:
-    return StreamingResponse(
-        stream,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-
-
 Item = tuple[WatchPlan, str, dict[str, Any]] | tuple[WatchPlan, BaseException]
 
 
@@ -273,7 +257,7 @@ async def merged_stream(
             try:
                 item = await asyncio.wait_for(queue.get(), HEARTBEAT)
             except TimeoutError:
-                yield b": ping\n\n"
+                yield KEEP_ALIVE
                 continue
             plan = item[0]
             if len(item) == 2:

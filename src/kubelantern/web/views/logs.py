@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import orjson
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -38,18 +37,11 @@ from kubelantern.streams.logs import Line, LogOptions, NewSource, Notice, Source
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
+from kubelantern.web.sse import HEARTBEAT, KEEP_ALIVE, sse, sse_response
 from kubelantern.web.state import app_state
 from kubelantern.web.views import portforward as portforward_views
 
 log = logging.getLogger(__name__)
-
-HEARTBEAT = 15.0
-"""Seconds between SSE comments on a quiet stream: keeps proxies from timing out
-and lets the server notice a browser that went away."""
-
-
-def sse(event: str, data: Any) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 @dataclass
@@ -285,7 +277,7 @@ async def stream(
             discover=discover,
         ):
             if not batch:
-                yield b": keep-alive\n\n"
+                yield KEEP_ALIVE
                 continue
             out = bytearray()
             for item in batch:
@@ -306,11 +298,7 @@ async def stream(
             yield bytes(out)
         yield sse("end", {})
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(events())
 
 
 def _filename(rt: ResourceType, name: str, options: LogOptions, aggregated: bool) -> str:

@@ -24,6 +24,7 @@ from kubelantern.resources.table import Column
 from kubelantern.web import live
 from kubelantern.web.nav import split_namespaces
 from kubelantern.web.render import render
+from kubelantern.web.sse import sse_response
 from kubelantern.web.state import app_state
 from kubelantern.web.views.resources import (
     fetch_list,
@@ -184,6 +185,6 @@ async def multi_watch(request: Request) -> Response:
     if not plans:
         raise errors.BadRequest("no cluster can be watched: " + "; ".join(failures.values()))
     needle = q.get("q", "").strip().lower()
-    return live.sse_response(
+    return sse_response(
         live.merged_stream(request, plans, needle=needle, multi=True, failures=failures)
     )
