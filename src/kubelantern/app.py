@@ -20,6 +20,7 @@ from kubelantern.auth.oidc import OIDCClient, session_refresher
 from kubelantern.auth.revocation import store_for
 from kubelantern.auth.sessions import SessionLifetime
 from kubelantern.clusters.addpolicy import AddPolicy
+from kubelantern.clusters.client import PoolLimits
 from kubelantern.clusters.incluster import in_cluster_config
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import ClusterStore
@@ -98,10 +99,12 @@ def create_app(
         raise auth_config.AuthConfigError(str(exc)) from exc
     sessions = SessionLifetime(auth.session_max_age, auth.session_idle_timeout, revocations)
     desktop = local_token is not None
+    pool = PoolLimits(settings.upstream_connections, settings.upstream_keepalive)
     store = ClusterStore(
         timeout=settings.request_timeout,
         mode_for=auth.mode_for,
         exec_env=settings.exec_credential_env or (DESKTOP_PLUGIN_ENV if desktop else ()),
+        pool=pool,
     )
     store.add_all(load_clusters(settings) if clusters is None else clusters)
     oidc = OIDCClient(auth.oidc, timeout=settings.request_timeout) if auth.oidc else None

@@ -124,6 +124,20 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("page_size", "Objects per page in lists.", default=100, kind="int"),
     Option(
+        "upstream_connections",
+        "Most connections open to one API server for ordinary requests (watches and log "
+        "follows have their own pool without a limit); more wait for a free one.",
+        default=100,
+        kind="int",
+    ),
+    Option(
+        "upstream_keepalive",
+        "Idle connections kept open to each API server, so a request needs no new TLS "
+        "handshake (at most --upstream-connections).",
+        default=20,
+        kind="int",
+    ),
+    Option(
         "helm_binary",
         "The helm binary that changes Helm releases (rollback, upgrade, uninstall); "
         "empty: helm on PATH. Without one, releases are shown read-only.",
@@ -425,6 +439,8 @@ class Settings:
     log_level: str = "info"
     request_timeout: float = 15.0
     page_size: int = 100
+    upstream_connections: int = 100
+    upstream_keepalive: int = 20
     helm_binary: str = ""
     read_only: bool = False
     read_only_clusters: tuple[str, ...] = ()
@@ -590,6 +606,10 @@ def resolve(
     problem = listen_problem(str(values.get("listen", Settings.listen)))
     if problem:
         raise SettingsError(f"kubelantern: listen: {problem}")
+    if int(values.get("upstream_connections", Settings.upstream_connections)) < 1:
+        raise SettingsError("kubelantern: upstream_connections must be at least 1")
+    if int(values.get("upstream_keepalive", Settings.upstream_keepalive)) < 0:
+        raise SettingsError("kubelantern: upstream_keepalive must be 0 or more")
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 import pytest
 
 from kubelantern import settings
 from kubelantern.cli import build_parser
+from kubelantern.clusters.client import ClusterClient, PoolLimits
+from kubelantern.clusters.kubeconfig import ClusterConfig
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -63,3 +66,33 @@ def test_debug_images_env_keeps_image_tags() -> None:
     cfg = settings.resolve(parse(), environ=env)
     assert cfg.debug_images == ("busybox:1.36", "nicolaka/netshoot:v0.13")
     assert settings.resolve(parse(), environ={}).debug_images == ("busybox",)
+
+
+def test_upstream_pool_sizes_are_settings() -> None:
+    cfg = settings.resolve(
+        parse("--upstream-connections", "7"), environ={"KUBELANTERN_UPSTREAM_KEEPALIVE": "3"}
+    )
+    assert (cfg.upstream_connections, cfg.upstream_keepalive) == (7, 3)
+    with pytest.raises(SystemExit, match="upstream_connections must be at least 1"):
+        settings.resolve(parse("--upstream-connections", "0"), environ={})
+
+
+def test_the_cluster_client_pools_follow_the_settings() -> None:
+    client = ClusterClient(
+        ClusterConfig(name="c", server="https://k8s.test"), pool=PoolLimits(7, 3)
+    )
+
+    async def limits() -> tuple[object, ...]:
+        try:
+            pools = await client._current()
+            ordinary = pools.http._transport._pool  # type: ignore[attr-defined]
+            streams = pools.stream_http._transport._pool  # type: ignore[attr-defined]
+            return (
+                ordinary._max_connections,
+                ordinary._max_keepalive_connections,
+                streams._max_keepalive_connections,
+            )
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(limits()) == (7, 3, 3)

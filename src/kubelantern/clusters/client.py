@@ -55,6 +55,20 @@ def _bad_url(path: str, cluster: str) -> errors.BadRequest:
     )
 
 
+@dataclass(frozen=True)
+class PoolLimits:
+    """Connections to one API server (``--upstream-connections``, ``--upstream-keepalive``)."""
+
+    connections: int = 100
+    keepalive: int = 20
+
+    def __post_init__(self) -> None:
+        if self.connections < 1 or self.keepalive < 0:
+            raise ValueError(
+                "upstream connections must be at least 1 and kept-alive ones at least 0"
+            )
+
+
 @dataclass(eq=False)
 class _Pools:
     """The connection pools of one TLS client identity, and who is still using them."""
@@ -85,6 +99,7 @@ class ClusterClient:
         transport: httpx.AsyncBaseTransport | None = None,
         anonymous: bool = False,
         guard: frozenset[str] | None = None,
+        pool: PoolLimits | None = None,
     ) -> None:
         # anonymous: modes bearer and oidc send the user's token with every request,
         # so the client presents nothing of its own (no client certificate, no
@@ -99,6 +114,7 @@ class ClusterClient:
         # /metrics needs no sign-in: added clusters are counted, never named there.
         self.metrics_name = config.name if guard is None else "(added)"
         self.timeout = timeout
+        self.pool = pool or PoolLimits()
         self.own_credentials = KubeconfigCredentials(config)
         self._transport = transport
         self._pools: _Pools | None = None
@@ -167,9 +183,15 @@ class ClusterClient:
             "cookies": CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             "event_hooks": metrics.httpx_hooks(self.metrics_name),  # API calls by status
         }
-        stream_limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+        keepalive = min(self.pool.keepalive, self.pool.connections)
+        limits = httpx.Limits(
+            max_connections=self.pool.connections, max_keepalive_connections=keepalive
+        )
+        stream_limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
         return _Pools(
-            http=httpx.AsyncClient(**common, transport=self._make_transport(ctx, None)),
+            http=httpx.AsyncClient(
+                **common, limits=limits, transport=self._make_transport(ctx, limits)
+            ),
             stream_http=httpx.AsyncClient(
                 **common, limits=stream_limits, transport=self._make_transport(ctx, stream_limits)
             ),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from kubelantern import errors
-from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.client import ClusterClient, PoolLimits
 from kubelantern.clusters.discovery import Discovery
 from kubelantern.clusters.execplugin import passed_names
 from kubelantern.clusters.kubeconfig import ClusterConfig
@@ -64,8 +64,10 @@ class ClusterStore:
         timeout: float = 15.0,
         mode_for: Callable[[str, str], str] | None = None,
         exec_env: tuple[str, ...] = (),
+        pool: PoolLimits | None = None,
     ) -> None:
         self._timeout = timeout
+        self._pool = pool
         # What exec plugins may see of the server's environment (--exec-credential-env).
         self._exec_env = passed_names(exec_env)
         self._clusters: dict[str, Cluster] = {}
@@ -99,7 +101,9 @@ class ClusterStore:
         mode = "kubeconfig" if added_by is not None else self._mode_for(slug, config.name)
         # Only kubeconfig and impersonate present the kubeconfig's identity.
         anonymous = mode not in ("kubeconfig", "impersonate")
-        client = ClusterClient(config, timeout=self._timeout, anonymous=anonymous, guard=guard)
+        client = ClusterClient(
+            config, timeout=self._timeout, anonymous=anonymous, guard=guard, pool=self._pool
+        )
         cluster = Cluster(
             slug=slug,
             config=config,
