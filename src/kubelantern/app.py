@@ -99,7 +99,9 @@ def create_app(
         raise auth_config.AuthConfigError(str(exc)) from exc
     sessions = SessionLifetime(auth.session_max_age, auth.session_idle_timeout, revocations)
     desktop = local_token is not None
-    pool = PoolLimits(settings.upstream_connections, settings.upstream_keepalive)
+    pool = PoolLimits(
+        settings.upstream_connections, settings.upstream_keepalive, settings.upstream_http2
+    )
     store = ClusterStore(
         timeout=settings.request_timeout,
         mode_for=auth.mode_for,

@@ -9,6 +9,7 @@ see ``kubelantern.configfile``) > default.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Mapping, Sequence
@@ -136,6 +137,14 @@ OPTIONS: tuple[Option, ...] = (
         "handshake (at most --upstream-connections).",
         default=20,
         kind="int",
+    ),
+    Option(
+        "upstream_http2",
+        "Speak HTTP/2 to API servers for ordinary requests, many of them sharing one "
+        "connection (needs the h2 package: pip install 'kubelantern[http2]'); watches, "
+        "log follows and terminals stay on HTTP/1.1.",
+        default=False,
+        kind="bool",
     ),
     Option(
         "helm_binary",
@@ -441,6 +450,7 @@ class Settings:
     page_size: int = 100
     upstream_connections: int = 100
     upstream_keepalive: int = 20
+    upstream_http2: bool = False
     helm_binary: str = ""
     read_only: bool = False
     read_only_clusters: tuple[str, ...] = ()
@@ -610,6 +620,10 @@ def resolve(
         raise SettingsError("kubelantern: upstream_connections must be at least 1")
     if int(values.get("upstream_keepalive", Settings.upstream_keepalive)) < 0:
         raise SettingsError("kubelantern: upstream_keepalive must be 0 or more")
+    if values.get("upstream_http2") and importlib.util.find_spec("h2") is None:
+        raise SettingsError(
+            "kubelantern: upstream_http2 needs the h2 package (pip install 'kubelantern[http2]')"
+        )
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
 

@@ -29,12 +29,15 @@ import httpx
 import orjson
 import pytest
 import yaml
+from starlette.testclient import TestClient
 
 from kubelantern import errors
-from kubelantern.clusters.client import ClusterClient
+from kubelantern.app import create_app
+from kubelantern.clusters.client import ClusterClient, PoolLimits
 from kubelantern.clusters.credentials import KubeconfigCredentials
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from kubelantern.clusters.store import ClusterStore
+from kubelantern.settings import Settings
 from kubelantern.streams.remote import open_channel
 from tests.conftest import RealCluster
 from tests.kube import kube_client
@@ -425,3 +428,52 @@ def test_a_token_file_is_cached_and_reread_after_a_401_or_its_period(
     finally:
         kube.delete(f"/api/v1/namespaces/kubelantern-system/secrets/{secret}")
         kube.close()
+
+
+# -- HTTP/2 to the API server (--upstream-http2)
+
+
+def test_http2_for_requests_while_streams_and_websockets_keep_http11(
+    cluster: RealCluster,
+) -> None:
+    async def go() -> None:
+        store = ClusterStore(timeout=20, pool=PoolLimits(http2=True))
+        try:
+            c = store.add(admin_config(cluster))
+            answers = await asyncio.gather(
+                *(c.client.request("GET", "/api/v1/namespaces/team-a/pods") for _ in range(20))
+            )
+            assert {a.http_version for a in answers} == {"HTTP/2"}
+            assert await whoami(c.client) == "admin"
+            params = {"watch": "1", "timeoutSeconds": "1"}
+            async with c.client.stream(
+                "GET", "/api/v1/namespaces/team-a/pods", params=params, timeout=20
+            ) as watch:
+                assert watch.http_version == "HTTP/1.1"
+            # The WebSocket handshake reaches the API server (no such pod), over HTTP/1.1.
+            with pytest.raises(errors.NotFound):
+                async with open_channel(
+                    c,
+                    None,
+                    "team-a",
+                    "no-such-pod-kl",
+                    action="exec",
+                    container="main",
+                    command=["true"],
+                    tty=False,
+                ):
+                    pass
+        finally:
+            await store.aclose()
+
+    asyncio.run(go())
+
+
+def test_pages_work_over_http2(cluster: RealCluster) -> None:
+    settings = Settings(kubeconfig=(cluster.kubeconfig("admin"),), upstream_http2=True)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        pods = client.get(f"/c/{cluster.name}/namespaces/team-a/pods.json")
+        assert pods.status_code == 200 and pods.json()["rows"]
+        name = pods.json()["rows"][0]["name"]
+        detail = client.get(f"/c/{cluster.name}/namespaces/team-a/pods/{name}")
+        assert detail.status_code == 200

@@ -163,12 +163,18 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with ``GuardedBackend`` under its connection pool."""
 
     def __init__(
-        self, *, ssl_context: Any, allow: frozenset[str], limits: httpx.Limits | None = None
+        self,
+        *,
+        ssl_context: Any,
+        allow: frozenset[str],
+        limits: httpx.Limits | None = None,
+        http2: bool = False,
     ) -> None:
         limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
+        super().__init__(verify=ssl_context, limits=limits, http2=http2, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
+            http2=http2,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

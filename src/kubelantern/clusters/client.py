@@ -57,10 +57,12 @@ def _bad_url(path: str, cluster: str) -> errors.BadRequest:
 
 @dataclass(frozen=True)
 class PoolLimits:
-    """Connections to one API server (``--upstream-connections``, ``--upstream-keepalive``)."""
+    """Connections to one API server (``--upstream-connections``, ``--upstream-keepalive``,
+    ``--upstream-http2``)."""
 
     connections: int = 100
     keepalive: int = 20
+    http2: bool = False
 
     def __post_init__(self) -> None:
         if self.connections < 1 or self.keepalive < 0:
@@ -188,9 +190,24 @@ class ClusterClient:
             max_connections=self.pool.connections, max_keepalive_connections=keepalive
         )
         stream_limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
+        http2 = self.pool.http2
+        ordinary_ctx = ctx
+        if http2:
+            # httpcore sets ALPN on the context it is given at every connection:
+            # the HTTP/2 pool gets a context of its own, so the streaming pool and
+            # WebSockets (which use ``ctx``) always speak HTTP/1.1.
+            ordinary_ctx = make_ssl_context(
+                ca_data=self.config.ca_data,
+                insecure=self.config.insecure_skip_tls_verify,
+                client_cert=cert,
+                client_key=key,
+            )
         return _Pools(
             http=httpx.AsyncClient(
-                **common, limits=limits, transport=self._make_transport(ctx, limits)
+                **{**common, "verify": ordinary_ctx},
+                limits=limits,
+                http2=http2,
+                transport=self._make_transport(ordinary_ctx, limits, http2=http2),
             ),
             stream_http=httpx.AsyncClient(
                 **common, limits=stream_limits, transport=self._make_transport(ctx, stream_limits)
@@ -221,7 +238,7 @@ class ClusterClient:
             self._close_when_idle(pools)
 
     def _make_transport(
-        self, ctx: ssl.SSLContext, limits: httpx.Limits | None
+        self, ctx: ssl.SSLContext, limits: httpx.Limits | None, *, http2: bool = False
     ) -> httpx.AsyncBaseTransport | None:
         if self._transport is not None or self.guard is None:
             return self._transport
@@ -230,7 +247,7 @@ class ClusterClient:
             # proxy-url was allowed explicitly (--added-cluster-allow proxy-url)
             # and its address checked when the cluster was added.
             return None
-        return GuardedTransport(ssl_context=ctx, allow=self.guard, limits=limits)
+        return GuardedTransport(ssl_context=ctx, allow=self.guard, limits=limits, http2=http2)
 
     async def websocket_params(
         self, credentials: Credentials | None
