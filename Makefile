@@ -7,7 +7,7 @@ DEMO_NAME ?= demo
 DEMO_LISTEN ?= 127.0.0.1:4466
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench clean manifests wheel image
+.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench bench-client clean manifests wheel image
 
 setup: venv frontend chromium binaries
 
@@ -83,6 +83,11 @@ demo-down:
 bench: setup
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python bench/list_pods.py
+
+# The HTTP clients to the API server side by side under concurrency (docs/performance.md).
+bench-client: setup
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python bench/upstream_client.py
 
 clean:
 	rm -rf $(STAMPS) src/kubelantern/web/static/dist frontend/node_modules dist build/image

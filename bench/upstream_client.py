@@ -8,6 +8,8 @@ namespace ``bench``), at 50 / 100 / 200 requests in flight:
 
 * ``ClusterClient``: Kubelantern's own client as it runs by default
   (httpx/httpcore over HTTP/1.1: 100 connections, 20 kept alive);
+* ``ClusterClient, 10 conns``: the same with ``--upstream-connections 10
+  --upstream-keepalive 10``;
 * ``ClusterClient, HTTP/2``: the same with ``--upstream-http2`` (httpx with
   ``h2``, requests multiplexed on one connection);
 * ``httpx-tuned``: plain httpx with as many kept-alive connections as requests
@@ -111,9 +113,9 @@ def context(cfg: ClusterConfig) -> ssl.SSLContext:
     )
 
 
-def today(cfg: ClusterConfig, *, http2: bool = False) -> Variant:
+def today(cfg: ClusterConfig, pool: PoolLimits, name: str) -> Variant:
     def open_(concurrency: int) -> tuple[Send, Callable[[], Awaitable[None]]]:
-        client = ClusterClient(cfg, timeout=60, pool=PoolLimits(http2=http2))
+        client = ClusterClient(cfg, timeout=60, pool=pool)
 
         async def send(call: Call) -> int:
             if call.body is not None:
@@ -126,7 +128,7 @@ def today(cfg: ClusterConfig, *, http2: bool = False) -> Variant:
 
         return send, client.aclose
 
-    return Variant("ClusterClient, HTTP/2" if http2 else "ClusterClient", open_)
+    return Variant(name, open_)
 
 
 def httpx_variant(cfg: ClusterConfig, *, http2: bool) -> Variant:
@@ -280,8 +282,9 @@ def main() -> int:
         asyncio.run(ensure_pods(kubeconfig, args.pods))
         (cfg,) = load_files([kubeconfig])
         variants = [
-            today(cfg),
-            today(cfg, http2=True),
+            today(cfg, PoolLimits(), "ClusterClient"),
+            today(cfg, PoolLimits(10, 10), "ClusterClient, 10 conns"),
+            today(cfg, PoolLimits(http2=True), "ClusterClient, HTTP/2"),
             httpx_variant(cfg, http2=False),
             aiohttp_variant(cfg),
         ]
