@@ -73,7 +73,7 @@ def test_upstream_pool_sizes_are_settings() -> None:
         parse("--upstream-connections", "7"), environ={"KUBELANTERN_UPSTREAM_KEEPALIVE": "3"}
     )
     assert (cfg.upstream_connections, cfg.upstream_keepalive) == (7, 3)
-    with pytest.raises(SystemExit, match="upstream_connections must be at least 1"):
+    with pytest.raises(settings.SettingsError, match="upstream_connections must be at least 1"):
         settings.resolve(parse("--upstream-connections", "0"), environ={})
 
 
