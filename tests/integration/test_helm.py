@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +160,9 @@ EXAMPLES = _examples()
 
 
 @pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> httpx.Client:
-    return kube_client(cluster.kubeconfig("admin"))
+def kube(cluster: RealCluster) -> Iterator[httpx.Client]:
+    with kube_client(cluster.kubeconfig("admin")) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
