@@ -7,7 +7,7 @@ DEMO_NAME ?= demo
 DEMO_LISTEN ?= 127.0.0.1:4466
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup venv frontend chromium binaries lint typecheck pytest demo-down bench bench-client clean manifests wheel image
+.PHONY: demo test test-fast setup venv frontend chromium binaries lint typecheck pytest demo-down bench bench-client clean manifests wheel image
 
 setup: venv frontend chromium binaries
 
@@ -54,10 +54,11 @@ image: venv frontend
 	deploy/image/build build/image
 
 lint: venv
-	$(BIN)/ruff check src tests bench testenv/cluster hatch_build.py
-	$(BIN)/ruff format --check src tests bench testenv/cluster hatch_build.py
+	$(BIN)/ruff check src tests bench testenv/cluster testenv/localcluster hatch_build.py
+	$(BIN)/ruff format --check src tests bench testenv/cluster testenv/localcluster hatch_build.py
 	$(BIN)/hadolint Dockerfile
 
+# mypy --strict over src/kubelantern, tests/ and testenv (the list is in pyproject.toml).
 typecheck: venv frontend
 	$(BIN)/mypy
 	$(BIN)/mypy --strict examples/plugins
@@ -67,6 +68,12 @@ pytest: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: setup lint typecheck pytest
+
+# The fast tier: every test that needs no API server and no Go binary (no `cluster`,
+# no `binaries` marker; testenv/README.md, "Markers"). A test that reaches for a Go
+# binary anyway fails and says which marker it lacks.
+test-fast: venv frontend chromium
+	KUBELANTERN_TEST_FAST=1 $(BIN)/pytest -m "not cluster and not binaries" $(PYTEST_ARGS)
 
 demo: setup
 	testenv/cluster up --name $(DEMO_NAME)

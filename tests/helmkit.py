@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, no_go_binaries
 
 CHART = ROOT / "deploy" / "helm" / "kubelantern"
 KUBE_VERSION = "1.37.2"
@@ -26,6 +26,7 @@ FIELD_MANAGER = "kubelantern-chart-test"
 @functools.cache
 def helm_binary() -> str:
     """Build helm once (a no-op when cached) and return its path."""
+    no_go_binaries("helm")
     proc = subprocess.run(
         [str(ROOT / "testenv" / "build"), "--print-dir", "helm"],
         capture_output=True,

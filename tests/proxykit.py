@@ -145,6 +145,9 @@ def proxied_target(cluster: RealCluster) -> Iterator[Target]:
         kube.wait_gone(f"/api/v1/namespaces/{ns}", timeout=90)
         kube.close()
         server.shutdown()
+        server.server_close()  # its listening socket, else a ResourceWarning
+        kube.close()
+        server.shutdown()
 
 
 def base(cluster: RealCluster, t: Target, kind: str = "services", port: int = 80) -> str:

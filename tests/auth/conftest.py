@@ -31,7 +31,6 @@ import os
 import select
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,11 +47,15 @@ from tests.conftest import (
     RealCluster,
     ServerProcess,
     free_port,
+    http_ok,
+    no_go_binaries,
     run_cluster,
+    start_server,
     stop_server,
     wait_until,
 )
 from tests.helmkit import helm_binary
+from tests.processkit import ProcessExited, Started, start_process
 
 # Derived from the session cluster's name, so concurrent runs with their own
 # KUBELANTERN_TEST_CLUSTER never stop each other's auth cluster.
@@ -65,6 +68,7 @@ IMPERSONATE = "impersonate"  # ... and for the same cluster in mode impersonate
 
 def build(*components: str) -> list[Path]:
     """testenv/build (cached in ~/.cache/kubelantern/bin); one directory per component."""
+    no_go_binaries(f"testenv/build {' '.join(components)}")
     proc = subprocess.run(
         [str(ROOT / "testenv" / "build"), "--print-dir", *components],
         capture_output=True,
@@ -83,7 +87,7 @@ class MockOIDC:
 
     issuer: str
     ca_file: Path
-    proc: subprocess.Popen[bytes]
+    proc: Started
     ssl: ssl.SSLContext = field(init=False)
 
     def __post_init__(self) -> None:
@@ -108,33 +112,34 @@ class MockOIDC:
 
 
 def start_mock_oidc(bindir: Path, tmp: Path) -> MockOIDC:
+    """Start the provider; it prints its issuer as one JSON line on stdout when it listens."""
     port = free_port()
     ca_file = tmp / "mock-oidc-ca.pem"
-    log = open(tmp / "mock-oidc.log", "wb")  # noqa: SIM115 - kept open for the process
-    proc = subprocess.Popen(
-        [
-            str(bindir / "mock-oidc"),
-            "--addr",
-            f"127.0.0.1:{port}",
-            "--ca-file",
-            str(ca_file),
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
-    if not ready:
-        proc.kill()
-        raise RuntimeError("mock-oidc did not start within 30 s")
-    info = json.loads(proc.stdout.readline())
+    cmd = [
+        str(bindir / "mock-oidc"),
+        *("--addr", f"127.0.0.1:{port}", "--ca-file", str(ca_file)),
+        *("--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET),
+    ]
+    proc = start_process("mock-oidc", cmd, log_dir=tmp, stdout_pipe=True)
+    stdout = proc.popen.stdout
+    assert stdout is not None
+    announced: list[str] = []
+
+    def listening() -> bool:
+        ready, _, _ = select.select([stdout], [], [], 0.5)
+        if ready:
+            announced.append(stdout.readline().decode())
+        return bool(announced)
+
+    wait_until(listening, 30, "mock-oidc to print its issuer", procs=[proc])
+    try:
+        info = json.loads(announced[0])
+    except ValueError as exc:
+        proc.stop()
+        raise ProcessExited(f"mock-oidc printed {announced[0]!r}\n{proc.report()}") from exc
     mock = MockOIDC(issuer=info["issuer"], ca_file=ca_file, proc=proc)
     discovery = mock.issuer + "/.well-known/openid-configuration"
-    wait_until(lambda: httpx.get(discovery, verify=mock.ssl).status_code == 200, 30, "mock-oidc")
+    wait_until(lambda: http_ok(discovery, verify=mock.ssl), 30, "mock-oidc", procs=[proc])
     return mock
 
 
@@ -260,71 +265,28 @@ class AuthStack:
         return client
 
 
-def _start_proxy(bindir: Path, mock: MockOIDC, upstream: str, tmp: Path) -> tuple[str, Any]:
+def _start_proxy(bindir: Path, mock: MockOIDC, upstream: str, tmp: Path) -> tuple[str, Started]:
     port = free_port()
     cfg = tmp / "oauth2-proxy.yaml"
     cfg.write_text(proxy_alpha_config(mock, upstream, port, tmp))
     url = f"http://127.0.0.1:{port}"
-    log = open(tmp / "oauth2-proxy.log", "wb")  # noqa: SIM115 - kept open for the process
-    proc = subprocess.Popen(
-        [
-            str(bindir / "oauth2-proxy"),
-            f"--alpha-config={cfg}",
-            "--cookie-secret=" + "0123456789abcdef0123456789abcdef",
-            "--cookie-secure=false",
-            "--email-domain=*",
-            f"--redirect-url={url}/oauth2/callback",
-            "--skip-provider-button",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                "oauth2-proxy exited:\n" + (tmp / "oauth2-proxy.log").read_text()[-3000:]
-            )
-        return httpx.get(url + "/ping", timeout=2).status_code == 200
-
-    wait_until(ready, 30, "oauth2-proxy to answer /ping")
+    cmd = [
+        str(bindir / "oauth2-proxy"),
+        f"--alpha-config={cfg}",
+        "--cookie-secret=" + "0123456789abcdef0123456789abcdef",
+        "--cookie-secure=false",
+        "--email-domain=*",
+        f"--redirect-url={url}/oauth2/callback",
+        "--skip-provider-button",
+    ]
+    proc = start_process("oauth2-proxy", cmd, log_dir=tmp)
+    wait_until(lambda: http_ok(url + "/ping"), 30, "oauth2-proxy to answer /ping", procs=[proc])
     return url, proc
 
 
 def start_kubelantern(tmp: Path, name: str, *args: str) -> ServerProcess:
-    """``kubelantern serve`` with its output in ``tmp/<name>.log`` (shown if it fails).
-
-    Like tests.conftest.start_server, but the log goes to a file (a pipe nobody
-    reads would block a chatty server) and start-up may take longer on a busy
-    2-core CI machine.
-    """
-    port = free_port()
-    log_path = tmp / f"{name}.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - kept open for the process
-    cmd = [sys.executable, "-m", "kubelantern", "serve", "--listen", f"127.0.0.1:{port}", *args]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kubelantern serve exited:\n{log_path.read_text()[-3000:]}")
-        return httpx.get(url + "/clusters.json", timeout=5).status_code == 200
-
-    try:
-        wait_until(ready, 120, f"kubelantern serve ({name}) to answer")
-    except TimeoutError as exc:
-        proc.kill()
-        raise TimeoutError(f"{exc}\n{log_path.read_text()[-3000:]}") from None
-    return ServerProcess(url=url, proc=proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """``kubelantern serve`` with its output in ``tmp/<name>.log`` (shown if it fails)."""
+    return start_server(*args, log_dir=tmp, name=name, timeout=120)
 
 
 def run_auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
@@ -342,7 +304,7 @@ def run_auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthSta
     (tmp / "proxy.secret").write_text(proxy_secret)
     (tmp / "session.secret").write_text(os.urandom(32).hex())
     mock = start_mock_oidc(oidc_bin, tmp)
-    procs: list[subprocess.Popen[bytes]] = [mock.proc]
+    procs: list[Started] = [mock.proc]
     server: ServerProcess | None = None
     try:
         authn = tmp / "authentication-config.yaml"
@@ -396,7 +358,7 @@ def run_auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthSta
         )
     finally:
         for proc in reversed(procs):
-            _stop(proc)
+            proc.stop()
         if server is not None:
             stop_server(server)
         if os.environ.get("KUBELANTERN_TEST_KEEP") != "1":

@@ -14,8 +14,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.auth.conftest import BEARER, IMPERSONATE, AuthStack
 from tests.browser.conftest import CHROMIUM, FLAGS
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
-
 
 @pytest.fixture(scope="module")
 def auth_browser() -> Iterator[Browser]:

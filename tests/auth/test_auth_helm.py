@@ -20,8 +20,6 @@ from tests.helmkit import helm_binary
 from tests.integration.operate_kit import unique
 from tests.kube import kube_client
 
-pytestmark = [pytest.mark.cluster]
-
 CHART = ROOT / "tests" / "data" / "helm" / "demo-v2"
 
 

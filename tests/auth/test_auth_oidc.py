@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,8 +22,6 @@ from kubelantern.app import create_app
 from kubelantern.settings import Settings
 from tests.auth.conftest import CLIENT_ID, AuthStack, kubelantern_kubeconfig, start_kubelantern
 from tests.conftest import ServerProcess, stop_server, wait_until
-
-pytestmark = [pytest.mark.cluster]
 
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 OIDC = "bearer"  # the context name in kubelantern_kubeconfig (admin certificate: must not be used)
@@ -211,7 +210,7 @@ def token_app(auth_stack: AuthStack) -> Iterator[TestClient]:
         yield client
 
 
-def login(client: TestClient, token: str) -> object:
+def login(client: TestClient, token: str) -> Any:
     client.get("/-/login")
     return client.post(
         "/-/login",
@@ -225,7 +224,7 @@ def test_typed_token_signs_in_as_its_owner(token_app: TestClient, auth_stack: Au
     r = token_app.get(f"/c/{OIDC}/namespaces/team-a/pods", follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"].startswith("/-/login?next=")
     r = login(token_app, auth_stack.oidc.token("bob"))
-    assert r.status_code == 303  # type: ignore[attr-defined]
+    assert r.status_code == 303
     row = token_app.get("/-/whoami.json").json()["clusters"][0]
     assert row["user"] == "bob" and row["mode"] == "bearer"
     assert token_app.get(f"/c/{OIDC}/namespaces/team-b/pods.json").status_code == 200

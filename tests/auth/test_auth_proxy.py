@@ -19,8 +19,6 @@ import yaml
 from tests.auth.conftest import BEARER, IMPERSONATE, AuthStack, build
 from tests.conftest import ROOT, wait_until
 
-pytestmark = [pytest.mark.cluster]
-
 
 def whoami(client: httpx.Client, cluster: str) -> dict[str, object]:
     r = client.get("/-/whoami.json", params={"cluster": cluster})
@@ -74,7 +72,7 @@ def test_impersonation_maps_user_and_groups_from_proxy_headers(auth_stack: AuthS
     row = whoami(carol, IMPERSONATE)
     assert row["mode"] == "impersonate"
     assert row["user"] == "carol"
-    assert set(row["groups"]) == {"devs", "system:authenticated"}  # type: ignore[arg-type]
+    assert set(row["groups"]) == {"devs", "system:authenticated"}  # type: ignore[arg-type, call-overload]
     # The group RoleBinding (devs: edit in team-b) is honoured...
     assert pod_names(carol, IMPERSONATE, "team-b")
     # ...and carol has nothing in team-a.
@@ -259,6 +257,7 @@ def test_a_tampered_proxy_cookie_is_not_a_session(auth_stack: AuthStack) -> None
     assert "alice" not in r.text
 
 
+@pytest.mark.binaries
 def test_oauth2_proxy_flags_in_the_deploy_examples_exist() -> None:
     """Every --flag the manifests, values and docs give OAuth2 Proxy is one it knows."""
     (bindir,) = build("oauth2-proxy")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import RealCluster, start_server, stop_server
-
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
 
 
 def test_paste_browse_remove(page: Page, cluster: RealCluster, tmp_path: Path) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import RealCluster, ServerProcess
 from tests.kube import kube_client, pod_manifest
-
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
 
 
 def test_sidebar_list_detail_and_back(

@@ -13,7 +13,7 @@ from tests.conftest import RealCluster, ServerProcess
 from tests.debugkit import a_running_pod, pod_path
 from tests.integration.operate_kit import Kube
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import RealCluster, ServerProcess
 from tests.kube import kube_client
-
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
 
 
 def test_pod_owner_links_lead_to_the_deployment(

@@ -12,8 +12,6 @@ from playwright.sync_api import Page, expect
 from tests.conftest import RealCluster, ServerProcess
 from tests.integration.operate_kit import Kube, a_deployment, deploy_path
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
-
 
 @pytest.fixture
 def kube(cluster: RealCluster) -> Iterator[Kube]:

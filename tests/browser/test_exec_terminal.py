@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import RealCluster, ServerProcess
 from tests.streamkit import web_pods
-
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
 
 
 def test_terminal_runs_a_command(page: Page, server: ServerProcess, cluster: RealCluster) -> None:

@@ -16,8 +16,6 @@ from tests.conftest import RealCluster, ServerProcess, start_server, stop_server
 from tests.helmkit import helm_binary
 from tests.integration.operate_kit import Kube, unique
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
-
 CHARTS = Path(__file__).resolve().parents[1] / "data" / "helm"
 
 

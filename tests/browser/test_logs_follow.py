@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import RealCluster, ServerProcess
 from tests.streamkit import append_log, web_pods
-
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
 
 
 def test_follow_logs_and_see_a_new_line(

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, expect
 from tests.conftest import RealCluster, ServerProcess, start_server, stop_server, wait_until
 from tests.integration.operate_kit import Kube
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 NS = "team-a"
 

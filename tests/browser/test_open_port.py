@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import RealCluster, ServerProcess
 from tests.proxykit import Target, base, proxied_target
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ from playwright.sync_api import Dialog, Page, expect
 from tests.conftest import RealCluster, ServerProcess, start_server, stop_server
 from tests.integration.operate_kit import Kube, a_deployment, deploy_path
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plugins"
 
 

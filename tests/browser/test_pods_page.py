@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import RealCluster, ServerProcess
-
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
 
 
 def test_pods_page_shows_seeded_pod(

@@ -11,7 +11,7 @@ from tests.conftest import RealCluster, ServerProcess, wait_until
 from tests.integration.operate_kit import Kube, a_deployment
 from tests.integration.test_portforward import echo, ready_pods, refused
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture

@@ -25,10 +25,16 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import RealCluster, ServerProcess, free_port, stop_server, wait_until
+from tests.conftest import (
+    RealCluster,
+    ServerProcess,
+    free_port,
+    http_ok,
+    stop_server,
+    wait_until,
+)
 from tests.integration.operate_kit import Kube, a_deployment, deploy_path
-
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
+from tests.processkit import start_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLES = ("app.js", "editor.js", "logs.js", "logs.css", "terminal.js", "terminal.css")
@@ -112,22 +118,18 @@ def wheel_server(venv: Path, cluster: RealCluster) -> Iterator[ServerProcess]:
         "HOME": str(home),
         "LANG": "C.UTF-8",
     }
-    with tempfile.NamedTemporaryFile(prefix="kl-wheel-", suffix=".log", delete=False) as log:
-        proc = subprocess.Popen(
-            [str(venv / "bin" / "kubelantern"), "serve", "--listen", f"127.0.0.1:{port}",
-             "--kubeconfig", cluster.kubeconfig("admin")],
-            env=env, cwd=home, stdout=log, stderr=log,
-        )  # fmt: skip
+    cmd = [str(venv / "bin" / "kubelantern"), "serve", "--listen", f"127.0.0.1:{port}",
+           "--kubeconfig", cluster.kubeconfig("admin")]  # fmt: skip
+    proc = start_process("kl-wheel", cmd, env=env, cwd=home)
     url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(Path(log.name).read_text(errors="replace")[-3000:])
-        return httpx.get(url + "/clusters.json", timeout=2).status_code == 200
-
-    srv = ServerProcess(url=url, proc=proc)
+    srv = ServerProcess(url=url, proc=proc.popen, log=proc.log)
     try:
-        wait_until(ready, 90, "the wheel's kubelantern serve to answer")
+        wait_until(
+            lambda: http_ok(url + "/clusters.json"),
+            120,
+            "the wheel's kubelantern serve to answer",
+            procs=[proc],
+        )
         yield srv
     finally:
         stop_server(srv)

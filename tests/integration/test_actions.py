@@ -22,8 +22,6 @@ from tests.integration.operate_kit import (
     writes,
 )
 
-pytestmark = pytest.mark.cluster
-
 
 def obj_url(cluster: RealCluster, resource: str, name: str, ns: str | None = "team-a") -> str:
     if ns:

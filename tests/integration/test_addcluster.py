@@ -13,9 +13,6 @@ from kubelantern.app import create_app
 from kubelantern.settings import Settings
 from tests.conftest import RealCluster
 
-pytestmark = pytest.mark.cluster
-
-
 # Adding is off by default outside desktop mode: these tests switch it on for a
 # single-user server (everyone who gets in is a cluster admin) whose test cluster
 # listens on 127.0.0.1 (loopback, refused unless allowed).

@@ -17,8 +17,6 @@ import pytest
 
 from tests.conftest import RealCluster, ServerProcess, start_server, stop_server
 
-pytestmark = pytest.mark.cluster
-
 PREFIX = "/kubelantern"
 URL_ATTRS = {"href", "src", "action", "hx-get", "hx-post", "formaction"}
 MAX_FETCH = 80

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import yaml
 from starlette.testclient import TestClient
 
 from kubelantern.app import create_app
 from tests.conftest import RealCluster, make_settings
 from tests.kube import kube_client, pod_manifest
-
-pytestmark = pytest.mark.cluster
 
 
 def sidebar_entries(page: str) -> str:

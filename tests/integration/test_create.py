@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import yaml
 from starlette.testclient import TestClient
 
 from tests.conftest import RealCluster
 from tests.integration.operate_kit import Kube, deployment, form_token, line_of, unique, writes
-
-pytestmark = pytest.mark.cluster
 
 
 def create_url(cluster: RealCluster) -> str:

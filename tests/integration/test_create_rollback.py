@@ -27,8 +27,6 @@ from tests.integration.operate_kit import (
     writes,
 )
 
-pytestmark = pytest.mark.cluster
-
 
 def create_url(cluster: RealCluster) -> str:
     return f"/c/{cluster.name}/-/create"

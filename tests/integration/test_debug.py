@@ -11,7 +11,7 @@ from tests.conftest import RealCluster
 from tests.debugkit import a_running_pod, pod_path
 from tests.integration.operate_kit import Kube, form_token, writes
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 
 def url(cluster: RealCluster, pod: str) -> str:

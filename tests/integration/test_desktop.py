@@ -23,9 +23,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import RealCluster, wait_until
-
-pytestmark = pytest.mark.cluster
+from tests.conftest import RealCluster, http_ok, wait_until
+from tests.processkit import start_process
 
 
 @dataclass
@@ -53,23 +52,22 @@ def desktop(cluster: RealCluster) -> Iterator[Desktop]:
         holder.listen(1)
     env = {**os.environ, "KUBECONFIG": cluster.kubeconfig("admin")}
     env.pop("KUBELANTERN_LISTEN", None)
-    proc = subprocess.Popen(
+    proc = start_process(
+        "kl-desktop",
         [sys.executable, "-m", "kubelantern", "--no-browser"],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stdout_pipe=True,
     )
     try:
-        line = first_line(proc)
+        line = first_line(proc.popen)
         match = re.search(r"Open (http://\S+)", line)
-        assert match, line
-        app = Desktop(url=match.group(1), proc=proc)
-        wait_until(lambda: httpx.get(app.base + "/healthz").status_code == 200, 30, "desktop")
+        assert match, f"{line!r}\n{proc.report()}"
+        app = Desktop(url=match.group(1), proc=proc.popen)
+        wait_until(lambda: http_ok(app.base + "/healthz"), 30, "desktop", procs=[proc])
         yield app
     finally:
         holder.close()
-        proc.terminate()
-        proc.wait(10)
+        proc.stop()
 
 
 def test_listens_on_loopback_with_a_per_run_key(desktop: Desktop) -> None:
@@ -146,5 +144,6 @@ def test_window_mode_loads_the_ui_in_a_native_webview(cluster: RealCluster) -> N
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+        proc.stdout.close()  # type: ignore[union-attr]
     log = "".join(seen)
     assert "GET / 303" in log and "GET / 200" in log  # the key became a cookie, then the page

@@ -13,8 +13,6 @@ from starlette.testclient import TestClient
 from tests.conftest import RealCluster, wait_until
 from tests.kube import kube_client
 
-pytestmark = pytest.mark.cluster
-
 PROBE_NS = "kl-detail-probe"
 
 

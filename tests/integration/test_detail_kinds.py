@@ -13,8 +13,6 @@ from tests.conftest import RealCluster, wait_until
 from tests.integration.test_detail import detail, related, web_pod
 from tests.kube import kube_client
 
-pytestmark = pytest.mark.cluster
-
 
 def summary(data: dict[str, Any]) -> dict[str, Any]:
     assert data["sectionError"] == ""

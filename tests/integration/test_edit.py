@@ -21,8 +21,6 @@ from tests.integration.operate_kit import (
     writes,
 )
 
-pytestmark = pytest.mark.cluster
-
 
 @pytest.fixture
 def dep(kube: Kube) -> Iterator[str]:

@@ -26,7 +26,7 @@ from kubelantern.web.views import exec as exec_views
 from tests.conftest import RealCluster, ServerProcess, wait_until
 from tests.streamkit import append_log, open_streams, web_pods
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 NS = "team-a"
 
@@ -194,7 +194,8 @@ def csrf(client: TestClient) -> str:
 
 def messages(ws: Any) -> tuple[bytes, list[dict[str, Any]], int]:
     """Everything until the server closes: output, events, close code."""
-    output, events = b"", []
+    output = b""
+    events: list[dict[str, Any]] = []
     while True:
         message = ws.receive()
         if message["type"] == "websocket.close":

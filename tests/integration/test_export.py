@@ -18,8 +18,6 @@ from kubelantern.app import create_app
 from tests.conftest import RealCluster, make_settings
 from tests.integration.operate_kit import Kube, unique
 
-pytestmark = pytest.mark.cluster
-
 COUNT = 5
 
 

@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,6 @@ from tests.helmkit import (
     render,
 )
 from tests.kube import kube_client
-
-pytestmark = pytest.mark.cluster
 
 NAMESPACE = "kubelantern-system"  # exists in the test cluster (dry runs need the namespace)
 OIDC_PROVIDER = {
@@ -161,8 +160,9 @@ EXAMPLES = _examples()
 
 
 @pytest.fixture(scope="module")
-def kube(cluster: RealCluster) -> httpx.Client:
-    return kube_client(cluster.kubeconfig("admin"))
+def kube(cluster: RealCluster) -> Iterator[httpx.Client]:
+    with kube_client(cluster.kubeconfig("admin")) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +174,7 @@ def rules_of(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rule for role in by_kind(objects, "ClusterRole") for rule in role["rules"]]
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize("variant", sorted(EXAMPLES))
 def test_every_object_passes_a_server_side_dry_run(
     variant: str, tmp_path: Path, kube: httpx.Client, resources: Resources
@@ -192,6 +193,7 @@ def test_every_object_passes_a_server_side_dry_run(
     assert kube.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}").status_code == 404
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_chart_writes_a_config_kubelantern_accepts(variant: str, tmp_path: Path) -> None:
     text = config_file(render(VARIANTS[variant], tmp_path))
@@ -201,6 +203,7 @@ def test_the_chart_writes_a_config_kubelantern_accepts(variant: str, tmp_path: P
     assert loaded.values["in_cluster"] is True
 
 
+@pytest.mark.binaries
 def test_pods_are_locked_down(tmp_path: Path) -> None:
     objects = render(VARIANTS["impersonate"], tmp_path)
     (deployment,) = by_kind(objects, "Deployment")
@@ -222,6 +225,7 @@ def test_pods_are_locked_down(tmp_path: Path) -> None:
     assert by_kind(objects, "PodDisruptionBudget")  # replicas: 2
 
 
+@pytest.mark.binaries
 def test_kubeconfig_mode_may_only_read_and_never_secrets(tmp_path: Path) -> None:
     objects = render({}, tmp_path)
     verbs = {verb for rule in rules_of(objects) for verb in rule["verbs"]}
@@ -234,6 +238,7 @@ def test_kubeconfig_mode_may_only_read_and_never_secrets(tmp_path: Path) -> None
     assert not by_kind(objects, "PodDisruptionBudget")  # one replica
 
 
+@pytest.mark.binaries
 def test_impersonate_mode_may_only_impersonate(tmp_path: Path) -> None:
     objects = render(VARIANTS["impersonate"], tmp_path)
     rules = rules_of(objects)
@@ -245,12 +250,14 @@ def test_impersonate_mode_may_only_impersonate(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize("variant", ["bearer", "oidc"])
 def test_token_modes_get_no_rbac_at_all(variant: str, tmp_path: Path) -> None:
     objects = render(VARIANTS[variant], tmp_path)
     assert not by_kind(objects, "ClusterRole") and not by_kind(objects, "ClusterRoleBinding")
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -292,6 +299,7 @@ def test_wrong_values_are_refused_naming_the_field(
     assert message in proc.stderr, proc.stderr
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize("variant", ["default", "impersonate"])
 def test_helm_lint_strict(variant: str, tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
@@ -311,6 +319,7 @@ def test_app_version_is_the_package_version() -> None:
     assert chart["appVersion"] == kubelantern.__version__
 
 
+@pytest.mark.binaries
 def test_committed_manifests_equal_a_fresh_render() -> None:
     fresh = subprocess.run(
         [str(ROOT / "deploy" / "manifests" / "render")],
@@ -323,6 +332,7 @@ def test_committed_manifests_equal_a_fresh_render() -> None:
     assert committed == fresh, "deploy/manifests/kubelantern.yaml is stale: run `make manifests`"
 
 
+@pytest.mark.binaries
 def test_plain_manifests_pass_a_server_side_dry_run(
     kube: httpx.Client, resources: Resources
 ) -> None:
@@ -342,6 +352,7 @@ def test_plain_manifests_pass_a_server_side_dry_run(
     assert apply(kube, resources, docs[0], dry_run=True).status_code in (200, 201)
 
 
+@pytest.mark.binaries
 def test_oauth2_proxy_accepts_the_sidecar_config(tmp_path: Path) -> None:
     """The real oauth2-proxy parses the alpha config and flags the chart writes, and serves."""
     objects = render(VARIANTS["impersonate"], tmp_path)
@@ -413,6 +424,7 @@ def test_the_config_schema_is_generated_from_the_option_table() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.binaries
 def test_every_setting_of_the_app_can_be_set_through_the_chart(tmp_path: Path) -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())["properties"]["config"]
     assert set(schema["properties"]) == {o.name for o in OPTIONS if o.name != "config"} | {
@@ -425,6 +437,7 @@ def test_every_setting_of_the_app_can_be_set_through_the_chart(tmp_path: Path) -
     assert loaded.values["namespaces"] == ("a", "b")
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize("variant", ["default", "kubeconfig-full", "impersonate", "openshift"])
 def test_pods_pass_the_restricted_pod_security_standard(
     variant: str, tmp_path: Path, kube: httpx.Client
@@ -452,6 +465,7 @@ def test_pods_pass_the_restricted_pod_security_standard(
         kube.delete(f"/api/v1/namespaces/{namespace}")
 
 
+@pytest.mark.binaries
 def test_openshift_values_leave_the_uid_to_the_platform(tmp_path: Path) -> None:
     (deployment,) = by_kind(render(VARIANTS["openshift"], tmp_path), "Deployment")
     pod = deployment["spec"]["template"]["spec"]
@@ -462,6 +476,7 @@ def test_openshift_values_leave_the_uid_to_the_platform(tmp_path: Path) -> None:
     assert "lifecycle" not in pod["containers"][0]
 
 
+@pytest.mark.binaries
 def test_the_chart_can_be_adapted(tmp_path: Path) -> None:
     objects = render(VARIANTS["kubeconfig-full"], tmp_path)
     (deployment,) = by_kind(objects, "Deployment")
@@ -483,6 +498,7 @@ def test_the_chart_can_be_adapted(tmp_path: Path) -> None:
     assert by_kind(objects, "PodDisruptionBudget")
 
 
+@pytest.mark.binaries
 def test_service_monitor_scrapes_past_oauth2_proxy(tmp_path: Path) -> None:
     values = {**VARIANTS["bearer"], "metrics": {"serviceMonitor": {"enabled": True}}}
     objects = render(values, tmp_path)
@@ -493,6 +509,7 @@ def test_service_monitor_scrapes_past_oauth2_proxy(tmp_path: Path) -> None:
     assert ports == {"http": "proxy", "metrics": "http"}
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
 def test_kubelantern_config_check_passes_on_every_rendered_example(
     example: str, tmp_path: Path, cluster: RealCluster
@@ -532,6 +549,7 @@ def test_kubelantern_config_check_passes_on_every_rendered_example(
     assert proc.returncode in (0, 1), proc.stderr  # ran: OK, or only "not in a pod"
 
 
+@pytest.mark.binaries
 def test_adding_clusters_is_off_unless_enabled_with_admins_named(tmp_path: Path) -> None:
     default = configfile.parse(yaml.safe_load(config_file(render({}, tmp_path))), "x", OPTIONS)
     assert default.values["add_clusters"] == "off"

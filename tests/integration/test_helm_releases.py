@@ -21,8 +21,6 @@ from tests.conftest import ROOT, RealCluster, make_settings, wait_until
 from tests.helmkit import helm_binary
 from tests.integration.operate_kit import Kube, unique, writes
 
-pytestmark = pytest.mark.cluster
-
 CHARTS = ROOT / "tests" / "data" / "helm"
 
 

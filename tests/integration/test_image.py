@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, RealCluster, free_port, wait_until
+from tests.conftest import ROOT, RealCluster, free_port, http_ok, wait_until
+from tests.processkit import start_process
 
 pytestmark = [
-    pytest.mark.cluster,
     pytest.mark.skipif(
         os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("chroot"),
         reason="running the root filesystem needs root, unshare and chroot (mount namespace)",
@@ -74,30 +74,18 @@ def served(rootfs: Path, cluster: RealCluster) -> Iterator[tuple[str, int]]:
         "--listen", f"127.0.0.1:{port}", "--kubeconfig", "/tmp/kubeconfig",
         "--log-format", "json",
     ]  # fmt: skip
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = start_process("kl-image", command, env=env)
     base = f"http://127.0.0.1:{port}"
-
-    def healthy_or_dead() -> bool:
-        if proc.poll() is not None:
-            return True
-        try:
-            return httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    wait_until(
+        lambda: http_ok(f"{base}/healthz"),
+        timeout=120,
+        what="the image's kubelantern to answer /healthz",
+        procs=[proc],
+    )
     try:
-        wait_until(healthy_or_dead, timeout=120, what="the image's kubelantern to answer /healthz")
-        if proc.poll() is not None:
-            output = proc.stdout.read().decode() if proc.stdout else ""
-            pytest.fail(f"kubelantern in the image's root filesystem exited:\n{output}")
         yield base, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        proc.stop(timeout=30)
 
 
 def test_the_image_serves_pages_and_its_frontend(served: tuple[str, int]) -> None:

@@ -27,8 +27,6 @@ from tests.conftest import RealCluster, ServerProcess, start_server, stop_server
 from tests.helmkit import Resources, apply, by_kind, config_file, delete, render
 from tests.kube import kube_client
 
-pytestmark = pytest.mark.cluster
-
 NAMESPACE = "kubelantern-system"
 
 

@@ -10,12 +10,9 @@ from contextlib import contextmanager
 
 import httpx
 import orjson
-import pytest
 
 from tests.conftest import RealCluster, ServerProcess, wait_until
 from tests.kube import kube_client, pod_manifest
-
-pytestmark = pytest.mark.cluster
 
 
 @contextmanager

@@ -17,8 +17,6 @@ from tests.conftest import RealCluster, ServerProcess, wait_until
 from tests.kube import kube_client
 from tests.streamkit import append_log, open_streams, sse_events
 
-pytestmark = pytest.mark.cluster
-
 NS = "team-a"
 DEPLOY = "logs-agg"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z ")

@@ -22,8 +22,6 @@ from kubelantern.app import create_app
 from kubelantern.settings import Settings
 from tests.conftest import TEST_CLUSTER, RealCluster, run_cluster, start_cluster, wait_until
 
-pytestmark = pytest.mark.cluster
-
 SECOND = f"{TEST_CLUSTER}-b"
 
 

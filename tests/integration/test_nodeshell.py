@@ -24,7 +24,7 @@ from tests.conftest import (
 )
 from tests.integration.operate_kit import Kube, writes
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 NODE = "kwok-node-1"
 NS = "team-a"
@@ -54,7 +54,7 @@ def app_state_of(app: Any) -> Any:
     return app.state.kl
 
 
-def shell_pods(kube: Kube) -> list[dict[str, object]]:
+def shell_pods(kube: Kube) -> list[dict[str, Any]]:
     items = kube.must(f"/api/v1/namespaces/{NS}/pods?labelSelector=kubelantern.io%2Fnode-shell")[
         "items"
     ]

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,8 +27,6 @@ from tests.conftest import (
     stop_server,
     wait_until,
 )
-
-pytestmark = pytest.mark.cluster
 
 
 def dead_kubeconfig(tmp: Path) -> str:
@@ -94,21 +91,9 @@ def launch(*args: str, env: dict[str, str] | None = None) -> ServerProcess:
 
     Its output goes to a file (``output()`` reads it), never to a pipe nobody reads.
     """
-    port = free_port()
-    cmd = [sys.executable, "-m", "kubelantern", "serve", "--listen", f"127.0.0.1:{port}", *args]
-    with tempfile.NamedTemporaryFile(prefix="kl-ops-", suffix=".log", delete=False) as log:
-        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
-    LOGS[proc.pid] = Path(log.name)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kubelantern serve exited early:\n{output(srv)[-3000:]}")
-        return httpx.get(url + "/healthz", timeout=2).status_code == 200
-
-    srv = ServerProcess(url=url, proc=proc)
-
-    wait_until(ready, 90, "kubelantern serve to answer /healthz")
+    srv = start_server(*args, env=env, name="kl-ops", ready_path="/healthz")
+    assert srv.log is not None
+    LOGS[srv.proc.pid] = srv.log
     return srv
 
 

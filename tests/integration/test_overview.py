@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import RealCluster
-
-pytestmark = pytest.mark.cluster
 
 
 def overview(client: TestClient, cluster: RealCluster) -> dict[str, Any]:

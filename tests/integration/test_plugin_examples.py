@@ -22,8 +22,6 @@ from tests.conftest import RealCluster, start_server, stop_server
 from tests.integration.operate_kit import Kube, deploy_path, deployment, unique
 from tests.integration.test_live import next_event, sse_events
 
-pytestmark = pytest.mark.cluster
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plugins"
 COST = "Cost/month (USD)"
 App = Callable[..., TestClient]

@@ -13,8 +13,6 @@ from tests.conftest import RealCluster
 from tests.integration.operate_kit import Kube
 from tests.plugins import everything, faulty
 
-pytestmark = pytest.mark.cluster
-
 
 @pytest.fixture(scope="module")
 def apps(cluster: RealCluster) -> Iterator[dict[str, TestClient]]:

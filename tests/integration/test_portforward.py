@@ -15,7 +15,7 @@ from kubelantern.app import create_app
 from tests.conftest import RealCluster, free_port, make_settings, wait_until
 from tests.integration.operate_kit import Kube, a_deployment, writes
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 NS = "team-a"
 

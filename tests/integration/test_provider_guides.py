@@ -24,8 +24,6 @@ from kubelantern.settings import OPTIONS
 from tests.conftest import ROOT
 from tests.helmkit import by_kind, config_file, render
 
-pytestmark = pytest.mark.cluster
-
 GUIDES = sorted(p for p in (ROOT / "docs" / "providers").glob("*.md") if p.name != "README.md")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
@@ -75,6 +73,7 @@ def prefixes(guide: Guide, values: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+@pytest.mark.binaries
 @pytest.mark.parametrize("path", GUIDES, ids=[p.stem for p in GUIDES])
 def test_the_guide_values_render_and_its_names_line_up(path: Path, tmp_path: Path) -> None:
     guide = Guide(path)
@@ -133,6 +132,7 @@ def test_keycloak_group_paths_match_the_mapper_setting() -> None:
     assert all(g.startswith("/") == full_path for g in groups), groups
 
 
+@pytest.mark.binaries
 def test_the_operator_guide_example_renders_and_matches_the_github_guide(tmp_path: Path) -> None:
     text = (ROOT / "docs" / "operator-guide.md").read_text()
     (body,) = re.findall(r"cat > values.yaml <<'YAML'\n(.*?)^YAML", text, re.S | re.M)

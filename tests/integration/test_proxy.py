@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from tests.conftest import RealCluster
 from tests.proxykit import Target, base, proxied_target
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,6 @@ from kubelantern.clusters.kubeconfig import load_files
 from tests.conftest import RealCluster, make_settings
 from tests.integration.operate_kit import Kube, deploy_path, writes
 
-pytestmark = pytest.mark.cluster
-
 WEB = "namespaces/team-a/deployments.apps/web"
 
 

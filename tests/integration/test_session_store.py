@@ -12,7 +12,6 @@ import time
 import uuid
 from typing import Any
 
-import pytest
 from starlette.responses import PlainTextResponse, Response
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
@@ -25,8 +24,6 @@ from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.kubeconfig import ClusterConfig, load_files
 from tests.conftest import RealCluster
 from tests.kube import kube_client
-
-pytestmark = pytest.mark.cluster
 
 NAMESPACE = "team-a"
 

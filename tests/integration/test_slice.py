@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import RealCluster
-
-pytestmark = pytest.mark.cluster
 
 KUBECTL_POD_COLUMNS = ["Name", "Ready", "Status", "Restarts", "Age"]
 

@@ -22,15 +22,12 @@ import yaml
 from tests.auth.conftest import (
     AuthStack,
     _start_proxy,
-    _stop,
     build,
     start_kubelantern,
     start_mock_oidc,
 )
 from tests.conftest import RealCluster, stop_server
 from tests.security.clusters_kit import Recorder, kubeconfig
-
-pytestmark = pytest.mark.cluster
 
 OPERATOR_TOKEN = "operator-kubeconfig-token"
 PASTED_TOKEN = "pasted-token"
@@ -98,7 +95,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         for proc in reversed(procs):
-            _stop(proc)
+            proc.stop()
         if server is not None:
             stop_server(server)
         operator.close()
@@ -119,6 +116,7 @@ def names(client: httpx.Client) -> list[str]:
     return [c["name"] for c in client.get("/clusters.json").json()["clusters"]]
 
 
+@pytest.mark.binaries
 def test_only_cluster_admins_add_and_nobody_else_gets_their_tokens(stack: Stack) -> None:
     alice, carol = stack.sign_in("alice"), stack.sign_in("carol")  # carol is in devs
     anonymous = httpx.Client(base_url=stack.kubelantern.url, timeout=30)  # past the proxy
@@ -163,6 +161,7 @@ def test_only_cluster_admins_add_and_nobody_else_gets_their_tokens(stack: Stack)
     assert stack.attacker.authorizations() == {f"authorization: Bearer {PASTED_TOKEN}"}
 
 
+@pytest.mark.binaries
 def test_the_owner_and_admins_may_remove_and_the_file_records_the_owner(stack: Stack) -> None:
     carol = stack.sign_in("carol")
     text = kubeconfig("carols", stack.attacker.url, ca_pem=stack.attacker.cert_pem)

@@ -11,15 +11,12 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 from starlette.testclient import TestClient
 
 from kubelantern.app import create_app
 from kubelantern.settings import Settings
 from tests.conftest import start_server, stop_server
 from tests.security.clusters_kit import kubeconfig
-
-pytestmark = pytest.mark.cluster
 
 
 def exec_kubeconfig(marker: Path) -> str:

@@ -21,8 +21,6 @@ from kubelantern.clusters.kubeconfig import ClusterConfig
 from kubelantern.settings import Settings
 from tests.security.clusters_kit import Recorder, kubeconfig
 
-pytestmark = pytest.mark.cluster
-
 
 def app(tmp_path: Path, *allow: str, limit: int = 20) -> TestClient:
     settings = Settings(

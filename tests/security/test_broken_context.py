@@ -13,12 +13,9 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from tests.conftest import RealCluster, start_server, stop_server
-
-pytestmark = pytest.mark.cluster
 
 
 def with_exec_context(cluster: RealCluster, tmp_path: Path, name: str, command: str) -> Path:

@@ -26,8 +26,6 @@ from tests.conftest import RealCluster, ServerProcess, start_server, stop_server
 from tests.integration.operate_kit import Kube, unique
 from tests.streamkit import web_pods
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
-
 PROBE_DIR = Path(__file__).resolve().parent / "xssprobe"
 CM_PATH = "/api/v1/namespaces/team-a/configmaps"
 # Records every CSP violation of the page, before any of its own scripts run

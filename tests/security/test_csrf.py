@@ -26,8 +26,6 @@ from tests.conftest import RealCluster, make_settings
 from tests.integration.operate_kit import Kube
 from tests.security.conftest import unique
 
-pytestmark = pytest.mark.cluster
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plugins"
 SAFE = {"GET", "HEAD", "OPTIONS"}
 

@@ -27,8 +27,6 @@ from tests.auth.conftest import CLIENT_ID, CLIENT_SECRET, AuthStack
 from tests.conftest import ServerProcess, stop_server
 from tests.security.sessions_kit import client, oidc_args, start
 
-pytestmark = [pytest.mark.cluster]
-
 
 def verify(
     stack: AuthStack, token: str, *, nonce: str | None = None, client_id: str = CLIENT_ID

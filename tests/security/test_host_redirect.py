@@ -21,8 +21,6 @@ from tests.auth.conftest import AuthStack
 from tests.conftest import ServerProcess, free_port, stop_server
 from tests.security.sessions_kit import client, csrf, kubeconfig, oidc_args, oidc_sign_in, start
 
-pytestmark = [pytest.mark.cluster]
-
 EVIL = "evil.example"
 
 

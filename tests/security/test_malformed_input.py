@@ -14,8 +14,6 @@ import pytest
 
 from tests.conftest import RealCluster, ServerProcess
 
-pytestmark = pytest.mark.cluster
-
 
 @pytest.fixture
 def client(server: ServerProcess) -> Iterator[httpx.Client]:

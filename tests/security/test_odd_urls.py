@@ -12,12 +12,9 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
-import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import RealCluster, ServerProcess
-
-pytestmark = pytest.mark.cluster
 
 ODD = [
     "%ff",

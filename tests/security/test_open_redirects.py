@@ -24,8 +24,6 @@ from tests.auth.test_auth_oidc import OIDC, browser, oidc_server  # noqa: F401 -
 from tests.conftest import ServerProcess
 from tests.security.conftest import is_local_redirect
 
-pytestmark = pytest.mark.cluster
-
 NEXTS = (
     "https://evil.example/",
     "//evil.example/",

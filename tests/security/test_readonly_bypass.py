@@ -20,8 +20,6 @@ from kubelantern.clusters.kubeconfig import load_files
 from tests.conftest import RealCluster, make_settings
 from tests.integration.operate_kit import Kube, unique, writes
 
-pytestmark = pytest.mark.cluster
-
 CONTEXT = "team:prod/eu"
 SLUG = "team-prod-eu"
 

@@ -32,8 +32,6 @@ from tests.security.sessions_kit import (
     token_sign_in,
 )
 
-pytestmark = [pytest.mark.cluster]
-
 
 @pytest.fixture(scope="module")
 def oidc_server(auth_stack: AuthStack) -> Iterator[ServerProcess]:

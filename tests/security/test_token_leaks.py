@@ -12,13 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from tests.auth.conftest import BEARER, IMPERSONATE, AuthStack
 from tests.security.conftest import JWT
-
-pytestmark = pytest.mark.cluster
 
 
 def secrets_of(stack: AuthStack) -> list[str]:

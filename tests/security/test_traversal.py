@@ -17,8 +17,6 @@ from starlette.testclient import TestClient
 from kubelantern.app import create_app
 from tests.conftest import RealCluster, ServerProcess, make_settings
 
-pytestmark = pytest.mark.cluster
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plugins"
 SOURCE_MARKERS = ("from __future__", "import ", "apiVersion: v1", "BEGIN", "client-key-data")
 

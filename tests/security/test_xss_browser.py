@@ -23,8 +23,6 @@ from tests.integration.operate_kit import Kube
 from tests.security.conftest import XSS_MARK, XSS_PAYLOADS, unique
 from tests.streamkit import append_log, web_pods
 
-pytestmark = [pytest.mark.cluster, pytest.mark.browser]
-
 
 def no_script_ran(page: Page) -> None:
     assert page.evaluate(f"() => window.{XSS_MARK} === undefined"), "a payload ran"

@@ -118,7 +118,7 @@ def make_app(
     client: tuple[str, int],
     **kwargs: Any,
 ) -> TestClient:
-    real = store_module.ClusterClient
+    real = ClusterClient
 
     def with_fake_server(config: ClusterConfig, **kw: Any) -> ClusterClient:
         return real(config, transport=httpx.MockTransport(recorder), **kw)

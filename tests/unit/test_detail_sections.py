@@ -105,7 +105,7 @@ def test_pod_status_words() -> None:
 
 
 def test_deployment_rollout_in_progress() -> None:
-    d = {
+    d: dict[str, Any] = {
         "metadata": {"name": "web", "generation": 2},
         "spec": {"replicas": 3},
         "status": {"observedGeneration": 2, "replicas": 4, "updatedReplicas": 1},
@@ -132,7 +132,7 @@ def test_daemonset_and_statefulset_rollout() -> None:
         "status": {"observedGeneration": 1},
     }
     assert daemonset_rollout(ds)["done"] is None
-    sts = {
+    sts: dict[str, Any] = {
         "metadata": {"name": "db", "generation": 1},
         "spec": {"replicas": 3, "updateStrategy": {"type": "RollingUpdate"}},
         "status": {"observedGeneration": 1, "readyReplicas": 1},
@@ -155,7 +155,7 @@ def test_describe_probe() -> None:
 
 
 def test_secret_redaction_covers_last_applied() -> None:
-    secret = {
+    secret: dict[str, Any] = {
         "kind": "Secret",
         "metadata": {"name": "s", "annotations": {LAST_APPLIED: '{"data":{"k":"c2VjcmV0"}}'}},
         "data": {
