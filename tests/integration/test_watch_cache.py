@@ -7,20 +7,33 @@ The upstream watches are counted where they are held: the API server's own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from kubelantern.app import create_app
 from kubelantern.cache import Change, Reader, Subscription, WatchCache
 from kubelantern.cache.informer import Event
 from kubelantern.clusters.credentials import Credentials, Impersonation
 from kubelantern.clusters.kubeconfig import load_files
 from kubelantern.clusters.store import Cluster, ClusterStore
-from tests.conftest import TEST_CLUSTER, RealCluster, run_cluster, start_cluster
+from tests.conftest import (
+    TEST_CLUSTER,
+    RealCluster,
+    make_settings,
+    run_cluster,
+    start_cluster,
+    start_server,
+    stop_server,
+)
+from tests.integration.test_live import next_event, sse_events
 from tests.kube import kube_client
 
 pytestmark = pytest.mark.cluster
@@ -261,3 +274,74 @@ def test_api_server_restart_resumes_or_relists(cluster: RealCluster) -> None:
             await store.aclose()
 
     run(main)
+
+
+# ---- through the app: list pages and live streams served from the cache -------------
+
+
+def make_configmaps(cluster: RealCluster, namespace: str, prefix: str, count: int) -> None:
+    for n in range(count):
+        create_configmap(cluster, namespace, f"{prefix}-{n:02d}")
+
+
+def test_sorting_a_cached_list_sorts_the_whole_list(cluster: RealCluster, namespace: str) -> None:
+    make_configmaps(cluster, namespace, "sort", 7)
+    settings = make_settings(cluster.kubeconfig("admin"))
+    cached_settings = make_settings(cluster.kubeconfig("admin"), watch_cache=True)
+    url = f"/c/{cluster.name}/namespaces/{namespace}/configmaps.json"
+    with (
+        TestClient(create_app(settings)) as upstream,
+        TestClient(create_app(cached_settings)) as cached,
+    ):
+        everything = upstream.get(url, params={"limit": 500}).json()
+        names = [r["name"] for r in everything["rows"]]
+        first = cached.get(url, params={"limit": 3, "sort": "-Name"}).json()
+        assert [r["name"] for r in first["rows"]] == sorted(names, reverse=True)[:3]
+        token = first["continue"]
+        assert token and token in first["nextUrl"]
+        second = cached.get(url, params={"limit": 3, "sort": "-Name", "continue": token}).json()
+        assert [r["name"] for r in second["rows"]] == sorted(names, reverse=True)[3:6]
+        # Unsorted, filtered and plain pages answer as the API server's list does.
+        for params in ({"limit": 3}, {"q": "sort-0"}, {"limit": 500}):
+            mine, theirs = cached.get(url, params=params).json(), upstream.get(url, params=params)
+            theirs_doc = theirs.json()
+            assert set(mine) == set(theirs_doc)
+            assert [r["name"] for r in mine["rows"]] == [r["name"] for r in theirs_doc["rows"]]
+            assert mine["columns"] == theirs_doc["columns"]
+            assert mine["remainingItemCount"] == theirs_doc["remainingItemCount"]
+            assert bool(mine["nextUrl"]) == bool(theirs_doc["nextUrl"])
+        page = cached.get(url.removesuffix(".json"), params={"sort": "-Name"})
+        assert page.status_code == 200 and "sort-06" in page.text
+
+
+def test_a_person_without_list_permission_is_not_served_from_the_cache(
+    cluster: RealCluster, namespace: str
+) -> None:
+    # alice may not list configmaps in this namespace; the cache must not show them.
+    settings = make_settings(cluster.kubeconfig("alice"), watch_cache=True)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as alice:
+        resp = alice.get(f"/c/{cluster.name}/namespaces/{namespace}/configmaps.json")
+        assert resp.status_code == 403
+        assert resp.json()["error"]["resource"] == "configmaps"
+        watch = alice.get(
+            f"/c/{cluster.name}/-/watch.json?resource=configmaps&namespaces={namespace}"
+        )
+        assert watch.status_code == 403
+
+
+def test_many_live_tabs_make_one_upstream_watch(cluster: RealCluster, namespace: str) -> None:
+    srv = start_server("--kubeconfig", cluster.kubeconfig("admin"), "--watch-cache")
+    try:
+        before = open_watches(cluster, "configmaps")
+        listing = httpx.get(f"{srv.url}/c/{cluster.name}/namespaces/{namespace}/configmaps.json")
+        url = srv.url + listing.json()["watchUrl"]
+        with contextlib.ExitStack() as stack:
+            tabs = [stack.enter_context(sse_events(url)) for _ in range(8)]
+            for tab in tabs:
+                next_event(tab, "ready")
+            assert open_watches(cluster, "configmaps") == before + 1
+            create_configmap(cluster, namespace, "live-shared")
+            for tab in tabs:
+                assert next_event(tab, "row", f"{namespace}/live-shared")["type"] == "ADDED"
+    finally:
+        stop_server(srv)

@@ -17,8 +17,8 @@ import pytest
 
 from kubelantern.cache.informer import Change, Event, Informer, Progress, Resync, Subscription
 from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.table import Row
 
 PODS = ResourceType(

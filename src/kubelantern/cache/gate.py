@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from kubelantern import errors
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.credentials import Credentials
-from kubelantern.resources.discovery import ResourceType
+from kubelantern.clusters.discovery import ResourceType
 
 MAX_ENTRIES = 20_000
 REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"

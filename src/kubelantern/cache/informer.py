@@ -44,7 +44,7 @@ import orjson
 from kubelantern import errors, metrics
 from kubelantern.clusters.client import ClusterClient
 from kubelantern.clusters.credentials import Credentials
-from kubelantern.resources.discovery import ResourceType
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.resources.table import TABLE_ACCEPT, Column, Row, parse_table
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,7 @@ class Informer:
         self.subscribers: set[Subscription] = set()
         self._backlog: deque[tuple[int, Change]] = deque(maxlen=backlog)
         self._floor: int | None = None  # changes after this rv are all in the backlog
+        self._trimmed = False  # the backlog dropped changes (it was full)
         self.lists = 0  # full lists made (1 + relists)
         self.watches = 0  # watch requests made
         self.last_used = time.monotonic()
@@ -251,8 +252,13 @@ class Informer:
         if not since or since == self.rv:
             return ()
         start, floor = _rv_int(since), self._floor
-        if start is None or floor is None or start < floor:
+        if start is None or floor is None:
+            return (Resync("this page's position is not a number"),)
+        if start < floor and (self.lists > 1 or self._trimmed):
             return (Resync("the list changed too much since this page was loaded"),)
+        # Older than the first list of a never-relisted, never-trimmed informer: a
+        # page of several namespaces carries the oldest of their positions, and this
+        # informer's first list already holds every change up to its floor.
         return [change for rv, change in self._backlog if rv > start]
 
     def _publish(self, event: Event) -> None:
@@ -448,6 +454,7 @@ class Informer:
             if number is not None:
                 if len(self._backlog) == self._backlog.maxlen:
                     self._floor = self._backlog[0][0]  # the oldest change falls out
+                    self._trimmed = True
                 self._backlog.append((number, change))
             self._publish(change)
 

@@ -26,8 +26,8 @@ from kubelantern import errors
 from kubelantern.cache.gate import AccessGate
 from kubelantern.cache.informer import Informer, Subscription
 from kubelantern.clusters.credentials import Credentials
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
-from kubelantern.resources.discovery import ResourceType
 from kubelantern.resources.table import Column, Row
 
 IDENTITIES = ("person", "service")

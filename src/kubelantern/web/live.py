@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -23,13 +23,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors, metrics
+from kubelantern.cache import Change, Failure, Informer, Progress, Resync
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import TABLE_ACCEPT, Column, Row, list_table, parse_table
 from kubelantern.streams.tasks import Closing
-from kubelantern.web import plugin_calls
+from kubelantern.web import cached, plugin_calls
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import split_namespaces
 from kubelantern.web.sse import HEARTBEAT, KEEP_ALIVE, sse, sse_response
@@ -148,6 +149,9 @@ class WatchPlan:
     keep: list[int]
     ns_column: bool
     start_rv: str
+    # From the shared watch cache (kubelantern.cache), one per namespace; empty: upstream.
+    informers: dict[str | None, Informer] = field(default_factory=dict)
+    name: str = ""  # a detail page's object: only its changes
 
 
 async def make_plan(
@@ -178,6 +182,18 @@ async def make_plan(
         params["fieldSelector"] = ",".join(selectors)
     if plugin_calls.wants_objects(request, rt):  # a plugin's column needs whole objects
         params["includeObject"] = "Object"
+    if ns_column is None:
+        ns_column = rt.namespaced and (targets == [None] or len(targets) > 1)
+    wide = q.get("wide") in ("1", "true")
+    informers = await cached.informers_for(request, cluster, rt, targets, selectors=True)
+    if informers:  # the cache knows the columns and the position: no upstream call
+        first = informers[targets[0]]
+        columns, keep = shape_columns(first.columns, namespace_column=ns_column, wide=wide)
+        positions = [inf.rv for inf in informers.values()]
+        start = rv or min(positions, key=lambda p: int(p) if p.isdigit() else 0)
+        return WatchPlan(
+            cluster, rt, targets, creds, params, columns, keep, ns_column, start, informers, name
+        )
     # Learn the columns (the Table of later watch events may omit them).
     probe = await list_table(
         cluster.client,
@@ -188,9 +204,6 @@ async def make_plan(
         label_selector=params.get("labelSelector", ""),
         field_selector=params.get("fieldSelector", ""),
     )
-    if ns_column is None:
-        ns_column = rt.namespaced and (targets == [None] or len(targets) > 1)
-    wide = q.get("wide") in ("1", "true")
     columns, keep = shape_columns(probe.columns, namespace_column=ns_column, wide=wide)
     return WatchPlan(
         cluster, rt, targets, creds, params, columns, keep, ns_column, rv or probe.resource_version
@@ -200,9 +213,39 @@ async def make_plan(
 Item = tuple[WatchPlan, str, dict[str, Any]] | tuple[WatchPlan, BaseException]
 
 
+def _table_event(kind: str, row: Row) -> dict[str, Any]:
+    """A cached change in the shape of an upstream Table watch event."""
+    obj = row.object or {"metadata": {"name": row.name, "namespace": row.namespace}}
+    return {
+        "type": kind,
+        "object": {"kind": "Table", "rows": [{"cells": row.cells, "object": obj}]},
+    }
+
+
+async def _pump_cached(plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item]) -> None:
+    """Feed the stream from the shared cache's informer instead of an upstream watch."""
+    with plan.informers[ns].subscribe(plan.start_rv) as sub:
+        while True:
+            event = await sub.get()
+            if isinstance(event, Change):
+                if not plan.name or event.row.name == plan.name:
+                    await queue.put((plan, event.rv, _table_event(event.type, event.row)))
+            elif isinstance(event, Progress):
+                await queue.put((plan, event.rv, {"type": "BOOKMARK", "object": {}}))
+            elif isinstance(event, Resync):
+                await queue.put((plan, Gone(event.reason)))
+                return
+            elif isinstance(event, Failure):
+                await queue.put((plan, event.error))
+                return
+
+
 async def _pump(
     plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item], closing: Closing
 ) -> None:
+    if plan.informers:
+        await _pump_cached(plan, ns, queue)
+        return
     inner: asyncio.Queue[tuple[str, dict[str, Any]] | BaseException] = asyncio.Queue(QUEUE_SIZE)
     task = asyncio.create_task(
         watch_namespace(
