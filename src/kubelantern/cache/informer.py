@@ -187,6 +187,7 @@ class Informer:
         self.last_used = time.monotonic()
         self._task: asyncio.Task[None] | None = None
         self.version = 0  # bumped on every change of ``rows``
+        self._since_list = 0  # watch events since the last list
         self._sorted: tuple[int, list[Row]] = (-1, [])
 
     # ---- life cycle ---------------------------------------------------------------
@@ -286,7 +287,9 @@ class Informer:
                 except (errors.Gone, _Expired) as exc:
                     log.info("%s: %s; relisting once", self.describe(), exc)
                     need_list = True
-                    continue  # a new list gives a fresh position: no wait
+                    if self._since_list:  # a position that served events: relist now...
+                        continue
+                    # ...but a 410 right after a fresh list is the server's trouble: wait.
                 except (errors.Unauthorized, errors.Forbidden, errors.NotFound) as exc:
                     # The reading identity may not (or no longer) list this: stop, and
                     # let every subscriber know; the manager drops this informer.
@@ -299,16 +302,25 @@ class Informer:
                     log.debug("%s: %s; retrying", self.describe(), exc)
                     broken = True
                 except errors.ApiError as exc:
+                    if not self.synced.is_set():  # the first list was refused: say so
+                        self._fail(exc)
+                        return
                     # Any other refusal (e.g. 504 "too large resource version" after an
                     # etcd reset): the position is not trusted any more.
                     log.info("%s: watch refused (%s); relisting", self.describe(), exc.message)
                     need_list = True
+                except errors.KubelanternError as exc:  # a request that cannot be made
+                    self._fail(exc)
+                    return
                 except httpx.TransportError as exc:  # the stream broke mid-way
                     log.debug("%s: stream ended: %r; resuming", self.describe(), exc)
                     broken = True
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    if not self.synced.is_set():
+                        self._fail(errors.KubelanternError(f"listing failed: {exc!r}"))
+                        return
                     log.warning("%s: watch failed: %r", self.describe(), exc)
                 await asyncio.sleep(backoff * (1 + random.random() / 2))
                 backoff = min(backoff * 2, BACKOFF_MAX)
@@ -380,6 +392,7 @@ class Informer:
         old = self.rows
         self.rows, self.columns, self.rv = rows, columns, rv
         self.version += 1
+        self._since_list = 0
         self._backlog.clear()
         self._floor = _rv_int(rv)
         if not first:
@@ -428,6 +441,7 @@ class Informer:
             if code == 410:
                 raise _Expired(message)
             raise errors.ApiError(message, status=code, cluster=self.cluster)
+        self._since_list += 1
         rows = obj.get("rows") or []
         rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
         if not rv and rows:

@@ -110,7 +110,12 @@ async def list_rows(
     targets: list[str | None] = list(namespaces) if rt.namespaced and namespaces else [None]
     snapshots = []
     for ns in targets:
-        snap = await cache.snapshot(cluster, rt, ns, reader)
+        try:
+            snap = await cache.snapshot(cluster, rt, ns, reader)
+        except errors.ClusterUnavailable:
+            raise  # the API server would not answer either
+        except errors.KubelanternError:
+            return None  # the person's own request upstream gives the real answer
         if snap is None:
             return None
         snapshots.append(snap)
