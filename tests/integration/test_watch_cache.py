@@ -345,3 +345,40 @@ def test_many_live_tabs_make_one_upstream_watch(cluster: RealCluster, namespace:
                 assert next_event(tab, "row", f"{namespace}/live-shared")["type"] == "ADDED"
     finally:
         stop_server(srv)
+
+
+def test_access_is_asked_again_when_the_answer_expires(
+    cluster: RealCluster, namespace: str
+) -> None:
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "erin-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "name": "erin", "apiGroup": "rbac.authorization.k8s.io"}],
+    }
+    bindings = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings"
+    with kube_client(cluster.kubeconfig()) as kube:
+        kube.post(bindings, json=binding).raise_for_status()
+
+    async def main() -> None:
+        store, c = store_for(cluster.kubeconfig("kubelantern"), mode="impersonate")
+        cache = WatchCache(read_identity="service", gate_ttl=0.5)
+        try:
+            rt = await c.discovery.resolve("configmaps")
+            erin = person(c, "erin")
+            assert await cache.subscribe(c, rt, namespace, erin) is not None
+            assert await cache.still_allowed(c, rt, namespace, erin)
+            with kube_client(cluster.kubeconfig()) as kube:
+                kube.delete(f"{bindings}/erin-view").raise_for_status()
+
+            async def refused() -> bool:
+                return not await cache.still_allowed(c, rt, namespace, erin)
+
+            await until(refused, "the expired answer to be asked again")
+            assert await cache.snapshot(c, rt, namespace, erin) is None  # upstream as erin
+        finally:
+            await cache.aclose()
+            await store.aclose()
+
+    run(main)

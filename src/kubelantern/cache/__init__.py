@@ -13,12 +13,21 @@ web layer. The web layer asks it for rows and subscriptions.
 """
 
 from kubelantern.cache.gate import AccessGate
-from kubelantern.cache.informer import Change, Failure, Informer, Progress, Resync, Subscription
+from kubelantern.cache.informer import (
+    Change,
+    Event,
+    Failure,
+    Informer,
+    Progress,
+    Resync,
+    Subscription,
+)
 from kubelantern.cache.manager import Reader, Snapshot, WatchCache
 
 __all__ = [
     "AccessGate",
     "Change",
+    "Event",
     "Failure",
     "Informer",
     "Progress",

@@ -116,6 +116,19 @@ class WatchCache:
         self._ensure_reaper()
         return informer
 
+    async def still_allowed(
+        self, cluster: Cluster, rt: ResourceType, namespace: str | None, reader: Reader
+    ) -> bool:
+        """Whether the person may still list and watch (asked again once the answer expired).
+
+        Long-lived subscribers call this every ``gate.ttl`` seconds, so a removed
+        RoleBinding ends their live stream as it would end their page requests.
+        """
+        scope = namespace if rt.namespaced else None
+        return await self.gate.allows(
+            cluster.slug, cluster.client, rt, scope, reader.credentials, reader.identity
+        )
+
     async def snapshot(
         self, cluster: Cluster, rt: ResourceType, namespace: str | None, reader: Reader
     ) -> Snapshot | None:

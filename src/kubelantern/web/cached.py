@@ -15,6 +15,7 @@ never mistaken for one, and such a request goes upstream.
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,21 @@ async def list_rows(
         len(matching) - end if more and not needle else None,
         scanned=len(snap.rows),
     )
+
+
+Recheck = Callable[[str | None], Awaitable[bool]]
+
+
+def recheck_for(request: Request, cluster: Cluster, rt: ResourceType) -> tuple[Recheck, float]:
+    """For a live stream: ask again whether the person may still list and watch, and how often."""
+    cache = cache_of(request)
+    assert cache is not None
+    reader = reader_for(request, cluster)
+
+    async def allowed(namespace: str | None) -> bool:
+        return await cache.still_allowed(cluster, rt, namespace, reader)
+
+    return allowed, cache.gate.ttl
 
 
 async def informers_for(

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors, metrics
-from kubelantern.cache import Change, Failure, Informer, Progress, Resync
+from kubelantern.cache import Change, Event, Failure, Informer, Progress, Resync
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
@@ -152,6 +152,8 @@ class WatchPlan:
     # From the shared watch cache (kubelantern.cache), one per namespace; empty: upstream.
     informers: dict[str | None, Informer] = field(default_factory=dict)
     name: str = ""  # a detail page's object: only its changes
+    recheck: cached.Recheck | None = None  # may the person still see it? (cached streams)
+    recheck_every: float = 30.0
 
 
 async def make_plan(
@@ -191,8 +193,21 @@ async def make_plan(
         columns, keep = shape_columns(first.columns, namespace_column=ns_column, wide=wide)
         positions = [inf.rv for inf in informers.values()]
         start = rv or min(positions, key=lambda p: int(p) if p.isdigit() else 0)
+        recheck, every = cached.recheck_for(request, cluster, rt)
         return WatchPlan(
-            cluster, rt, targets, creds, params, columns, keep, ns_column, start, informers, name
+            cluster,
+            rt,
+            targets,
+            creds,
+            params,
+            columns,
+            keep,
+            ns_column,
+            start,
+            informers,
+            name,
+            recheck,
+            every,
         )
     # Learn the columns (the Table of later watch events may omit them).
     probe = await list_table(
@@ -223,10 +238,30 @@ def _table_event(kind: str, row: Row) -> dict[str, Any]:
 
 
 async def _pump_cached(plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item]) -> None:
-    """Feed the stream from the shared cache's informer instead of an upstream watch."""
+    """Feed the stream from the shared cache's informer instead of an upstream watch.
+
+    Every ``recheck_every`` seconds the person's access is asked again: a tab
+    whose RoleBinding was removed stops receiving rows, as their requests would.
+    """
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + plan.recheck_every
     with plan.informers[ns].subscribe(plan.start_rv) as sub:
         while True:
-            event = await sub.get()
+            try:
+                wait = max(next_check - loop.time(), 0.05)
+                event: Event | None = await asyncio.wait_for(sub.get(), wait)
+            except TimeoutError:
+                event = None
+            if plan.recheck is not None and loop.time() >= next_check:
+                if not await plan.recheck(ns):
+                    denied = errors.Forbidden(
+                        f"you may no longer list {plan.rt.name} here", status=403
+                    )
+                    await queue.put((plan, denied))
+                    return
+                next_check = loop.time() + plan.recheck_every
+            if event is None:
+                continue
             if isinstance(event, Change):
                 if not plan.name or event.row.name == plan.name:
                     await queue.put((plan, event.rv, _table_event(event.type, event.row)))
