@@ -38,6 +38,7 @@ class AccessGate:
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
         self._answers: dict[GateKey, tuple[float, bool]] = {}
+        self._pending: dict[GateKey, asyncio.Future[bool]] = {}
         self.reviews = 0  # reviews sent (tests and the bench read it)
 
     async def allows(
@@ -55,10 +56,29 @@ class AccessGate:
         hit = self._answers.get(key)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
+        # A thousand tabs opening at once ask one question, not a thousand.
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._ask(key, client, rt, namespace, credentials))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _ask(
+        self,
+        key: GateKey,
+        client: ClusterClient,
+        rt: ResourceType,
+        namespace: str | None,
+        credentials: Credentials | None,
+    ) -> bool:
+        now = time.monotonic()
         verdicts = await asyncio.gather(
             *(self._review(client, rt, namespace, credentials, verb) for verb in ("list", "watch"))
         )
-        allowed = all(verdicts)
+        allowed = all(v is True for v in verdicts)
+        if None in verdicts:
+            return allowed  # the review failed (a slow API server): ask again next time
         if len(self._answers) >= MAX_ENTRIES:
             self._answers.clear()
         self._answers[key] = (now, allowed)
@@ -71,7 +91,8 @@ class AccessGate:
         namespace: str | None,
         credentials: Credentials | None,
         verb: str,
-    ) -> bool:
+    ) -> bool | None:
+        """The review's answer; None when it could not be asked."""
         attrs: dict[str, str] = {"verb": verb, "resource": rt.plural, "group": rt.group}
         if namespace:
             attrs["namespace"] = namespace
@@ -84,7 +105,7 @@ class AccessGate:
         try:
             doc = await client.post_json(REVIEWS, body, credentials=credentials, timeout=5.0)
         except errors.KubelanternError:
-            return False  # not proven allowed: the request goes upstream as the person
+            return None  # not proven allowed: the request goes upstream as the person
         return bool((doc.get("status") or {}).get("allowed"))
 
     def forget(self) -> None:
