@@ -19,7 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from kubelantern.app import create_app
-from kubelantern.cache import Change, Reader, Subscription, WatchCache
+from kubelantern.cache import Change, Informer, Reader, Subscription, WatchCache
 from kubelantern.cache.informer import Event
 from kubelantern.clusters.credentials import Credentials, Impersonation
 from kubelantern.clusters.kubeconfig import load_files
@@ -379,6 +379,35 @@ def test_access_is_asked_again_when_the_answer_expires(
             assert await cache.snapshot(c, rt, namespace, erin) is None  # upstream as erin
         finally:
             await cache.aclose()
+            await store.aclose()
+
+    run(main)
+
+
+def test_an_expired_position_relists_once_not_in_a_loop(cluster: RealCluster) -> None:
+    """Node leases change every few seconds, so the API server forgets old positions (410)."""
+
+    async def main() -> None:
+        store, c = store_for(cluster.kubeconfig("admin"))
+        rt = await c.discovery.resolve("leases.coordination.k8s.io")
+        informer = Informer(c.slug, c.client, rt, "kube-node-lease", None, watch_timeout=1)
+        informer.start()
+        try:
+            await informer.wait_synced(TIMEOUT)
+            assert informer.lists == 1
+
+            def expire() -> bool:
+                if informer.lists == 1:
+                    informer.rv = "1"  # as if the last change seen were ages ago
+                return informer.lists >= 2
+
+            await until(expire, "the 410 and the relist")
+            watches = informer.watches
+            await until(lambda: informer.watches >= watches + 3, "three more watches")
+            assert informer.lists == 2  # one relist, then watching from the fresh position
+            assert informer.rows and informer.error is None
+        finally:
+            await informer.stop()
             await store.aclose()
 
     run(main)

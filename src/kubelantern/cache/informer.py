@@ -166,6 +166,7 @@ class Informer:
         *,
         queue_size: int = 256,
         backlog: int = BACKLOG,
+        watch_timeout: int = MIN_WATCH_TIMEOUT,
     ) -> None:
         self.cluster = cluster
         self.client = client
@@ -173,6 +174,7 @@ class Informer:
         self.namespace = namespace
         self.credentials = credentials
         self.queue_size = queue_size
+        self.watch_timeout = watch_timeout  # each watch asks for 1-2x this many seconds
         self.rows: dict[str, Row] = {}
         self.columns: list[Column] = []
         self.rv = ""
@@ -410,7 +412,7 @@ class Informer:
 
     async def _watch(self) -> None:
         self.watches += 1
-        timeout = int(MIN_WATCH_TIMEOUT * (1 + random.random()))
+        timeout = int(self.watch_timeout * (1 + random.random()))
         query: dict[str, str | int | list[str]] = {
             "watch": "1",
             "allowWatchBookmarks": "true",
