@@ -154,12 +154,13 @@ async def patch_label(api: httpx.AsyncClient, path: str, value: str) -> float:
     return start
 
 
-async def one_list(api: httpx.AsyncClient, url: str, tabs_n: int, changes: int) -> dict[str, float]:
+async def one_list(
+    api: httpx.AsyncClient, url: str, tabs_n: int, changes: int, before: int
+) -> dict[str, float]:
     """N tabs on the pods of ``bench``: upstream watches, change latency."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         listing = (await client.get(f"{url}/c/{CLUSTER}/namespaces/{NAMESPACE}/pods.json")).json()
-        before = await upstream_watches(api, ["pods"])
         tabs, tasks = await open_tabs(client, [url + listing["watchUrl"]] * tabs_n)
         try:
             await asyncio.sleep(1)  # let every upstream watch register in the gauge
@@ -186,7 +187,7 @@ async def ensure_spread(api: httpx.AsyncClient) -> None:
         await api.post(f"/api/v1/namespaces/{ns}/configmaps", json=body)
 
 
-async def spread(api: httpx.AsyncClient, url: str, tabs_n: int) -> dict[str, float]:
+async def spread(api: httpx.AsyncClient, url: str, tabs_n: int, before: int) -> dict[str, float]:
     """N tabs over 10 namespaces x 5 kinds: upstream watches, one ConfigMap change."""
     await ensure_spread(api)
     pairs = [(ns, kind) for ns in SPREAD_NAMESPACES for kind in SPREAD_KINDS]
@@ -196,7 +197,6 @@ async def spread(api: httpx.AsyncClient, url: str, tabs_n: int) -> dict[str, flo
         for ns, kind in pairs:
             doc = (await client.get(f"{url}/c/{CLUSTER}/namespaces/{ns}/{kind}.json")).json()
             urls.append(url + doc["watchUrl"])
-        before = await upstream_watches(api, SPREAD_KINDS)
         chosen = [urls[i % len(urls)] for i in range(tabs_n)]
         tabs, tasks = await open_tabs(client, chosen)
         try:
@@ -255,12 +255,14 @@ def sorting(url: str, kubeconfig: str, runs: int) -> dict[str, float]:
 
 async def measure(kubeconfig: str, cache: bool, args: argparse.Namespace) -> dict[str, Any]:
     extra = ("--watch-cache",) if cache else ("--no-watch-cache",)
+    async with list_pods.api_client(kubeconfig) as api:  # before the server watches anything
+        baseline = await upstream_watches(api, ["pods"]), await upstream_watches(api, SPREAD_KINDS)
     proc, url = start_server(kubeconfig, *extra)
     try:
         async with list_pods.api_client(kubeconfig) as api:
-            one = await one_list(api, url, args.tabs, args.changes)
+            one = await one_list(api, url, args.tabs, args.changes, baseline[0])
             rss_one = rss_mb(proc.pid)
-            spread_result = await spread(api, url, args.tabs)
+            spread_result = await spread(api, url, args.tabs, baseline[1])
         sort_result = await asyncio.to_thread(sorting, url, kubeconfig, args.runs)
         return {"one": one, "rss": rss_one, "spread": spread_result, "sort": sort_result}
     finally:

@@ -35,7 +35,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -63,6 +63,9 @@ class Change:
     type: str  # ADDED | MODIFIED | DELETED
     row: Row
     rv: str
+    # Work the subscribers share (the web layer's rendered row, per column layout),
+    # so a thousand tabs render a change once, not a thousand times.
+    memo: dict[tuple[object, ...], str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,25 @@ def render_row(request: Request, plan: WatchPlan, row: Row, cluster_column: bool
     return env.get_template("_row.html").render(row=shaped, columns=columns)
 
 
+def _rendered(
+    request: Request,
+    plan: WatchPlan,
+    row: Row,
+    multi: bool,
+    memo: dict[tuple[object, ...], str] | None,
+) -> str:
+    """The row's HTML, rendered once per column layout for every tab of a cached change."""
+    if memo is None:
+        return render_row(request, plan, row, cluster_column=multi)
+    columns = tuple(c.name for c in plan.columns)
+    key: tuple[object, ...] = (plan.cluster.slug, plan.rt.name, tuple(plan.keep), multi, columns)
+    key += (plan.ns_column,)
+    html = memo.get(key)
+    if html is None:
+        html = memo[key] = render_row(request, plan, row, cluster_column=multi)
+    return html
+
+
 @dataclass
 class WatchPlan:
     """One cluster's part of a stream: what to watch and how to render its rows."""
@@ -264,7 +283,9 @@ async def _pump_cached(plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Ite
                 continue
             if isinstance(event, Change):
                 if not plan.name or event.row.name == plan.name:
-                    await queue.put((plan, event.rv, _table_event(event.type, event.row)))
+                    shaped = _table_event(event.type, event.row)
+                    shaped["memo"] = event.memo
+                    await queue.put((plan, event.rv, shaped))
             elif isinstance(event, Progress):
                 await queue.put((plan, event.rv, {"type": "BOOKMARK", "object": {}}))
             elif isinstance(event, Resync):
@@ -372,7 +393,7 @@ async def merged_stream(
                     html = None
                     if not multi:
                         html = await plugin_calls.live_row(request, plan, row, plugin_row)
-                    html = html or render_row(request, plan, row, cluster_column=multi)
+                    html = html or _rendered(request, plan, row, multi, event.get("memo"))
                     yield sse("row", {"key": key, "type": kind, "html": html}, event_id())
         yield sse("problem", {"message": "every cluster's watch ended"})
     finally:
