@@ -12,8 +12,8 @@ import orjson
 
 from kubelantern.cache.gate import AccessGate
 from kubelantern.clusters.client import ClusterClient
+from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.kubeconfig import ClusterConfig
-from kubelantern.resources.discovery import ResourceType
 
 PODS = ResourceType(
     group="", version="v1", plural="pods", kind="Pod", namespaced=True, verbs=("list", "watch")
