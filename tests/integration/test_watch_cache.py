@@ -384,8 +384,23 @@ def test_access_is_asked_again_when_the_answer_expires(
     run(main)
 
 
+def api_forgot_position_one(cluster: RealCluster, path: str) -> bool:
+    """Whether a watch from resourceVersion 1 is answered 410 (the API server forgot it)."""
+    params = {"watch": "1", "resourceVersion": "1", "timeoutSeconds": "1"}
+    with kube_client(cluster.kubeconfig()) as kube, kube.stream("GET", path, params=params) as resp:
+        first = next(iter(resp.iter_lines()), "")
+    return resp.status_code == 410 or '"code":410' in first
+
+
 def test_an_expired_position_relists_once_not_in_a_loop(cluster: RealCluster) -> None:
-    """Node leases change every few seconds, so the API server forgets old positions (410)."""
+    """Node leases change every few seconds, so the API server forgets old positions (410).
+
+    A control plane younger than its watch cache's window still knows position 1;
+    tests/unit/test_cache_informer.py replays the 410 bytes for that case.
+    """
+    leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+    if not api_forgot_position_one(cluster, leases):
+        pytest.skip("this API server still remembers resourceVersion 1 (a young cluster)")
 
     async def main() -> None:
         store, c = store_for(cluster.kubeconfig("admin"))
