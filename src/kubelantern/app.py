@@ -19,6 +19,7 @@ from kubelantern.auth.identity import AuthMiddleware
 from kubelantern.auth.oidc import OIDCClient, session_refresher
 from kubelantern.auth.revocation import store_for
 from kubelantern.auth.sessions import SessionLifetime
+from kubelantern.cache import WatchCache
 from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.client import PoolLimits
 from kubelantern.clusters.incluster import in_cluster_config
@@ -121,6 +122,12 @@ def create_app(
         lifecycle=lifecycle or Lifecycle(),
     )
     state.desktop = desktop
+    if settings.watch_cache:
+        state.watch_cache = WatchCache(
+            read_identity=settings.watch_cache_identity,
+            idle_grace=settings.watch_cache_idle,
+            sync_timeout=max(settings.request_timeout * 2, 30.0),
+        )
     state.add_policy = AddPolicy.from_settings(settings, desktop=desktop)
     state.runtime = addcluster.runtime_for(settings, desktop=desktop)
     addcluster.load_added(state)
@@ -139,6 +146,8 @@ def create_app(
         await state.drains.cancel_all()
         await state.closing.wait(5.0)  # streams just ended close their upstream requests
         await plugin_calls.shutdown(state)
+        if state.watch_cache is not None:
+            await state.watch_cache.aclose()
         await state.forwards.stop_all()
         await state.shells.close()
         await state.health.stop()

@@ -147,6 +147,31 @@ OPTIONS: tuple[Option, ...] = (
         kind="bool",
     ),
     Option(
+        "watch_cache",
+        "Serve lists (whole-list sorting and filtering) and live updates from a shared "
+        "watch cache: one upstream list+watch per cluster, kind, namespace and reading "
+        "identity for every tab allowed to see it (each person is checked with a "
+        "SelfSubjectAccessReview first).",
+        default=False,
+        kind="bool",
+    ),
+    Option(
+        "watch_cache_identity",
+        "Whose credentials the watch cache reads with behind a sign-in proxy or OIDC: "
+        "'service' = the cluster's own credentials (in a pod, its ServiceAccount, which "
+        "needs list/watch on what people browse), shared by everyone the access check lets "
+        "in; 'person' = each person's own, shared by all of that person's tabs. Kubeconfig "
+        "mode always reads as the kubeconfig's user.",
+        default="person",
+        choices=("person", "service"),
+    ),
+    Option(
+        "watch_cache_idle",
+        "Seconds a cached list+watch stays open after its last tab closed or its last read.",
+        default=60.0,
+        kind="float",
+    ),
+    Option(
         "helm_binary",
         "The helm binary that changes Helm releases (rollback, upgrade, uninstall); "
         "empty: helm on PATH. Without one, releases are shown read-only.",
@@ -451,6 +476,9 @@ class Settings:
     upstream_connections: int = 100
     upstream_keepalive: int = 20
     upstream_http2: bool = False
+    watch_cache: bool = False
+    watch_cache_identity: str = "person"
+    watch_cache_idle: float = 60.0
     helm_binary: str = ""
     read_only: bool = False
     read_only_clusters: tuple[str, ...] = ()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -23,13 +23,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kubelantern import errors, metrics
+from kubelantern.cache import Change, Event, Failure, Informer, Progress, Resync
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.listing import row_matches
 from kubelantern.resources.table import TABLE_ACCEPT, Column, Row, list_table, parse_table
 from kubelantern.streams.tasks import Closing
-from kubelantern.web import plugin_calls
+from kubelantern.web import cached, plugin_calls
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import split_namespaces
 from kubelantern.web.sse import HEARTBEAT, KEEP_ALIVE, sse, sse_response
@@ -135,6 +136,25 @@ def render_row(request: Request, plan: WatchPlan, row: Row, cluster_column: bool
     return env.get_template("_row.html").render(row=shaped, columns=columns)
 
 
+def _rendered(
+    request: Request,
+    plan: WatchPlan,
+    row: Row,
+    multi: bool,
+    memo: dict[tuple[object, ...], str] | None,
+) -> str:
+    """The row's HTML, rendered once per column layout for every tab of a cached change."""
+    if memo is None:
+        return render_row(request, plan, row, cluster_column=multi)
+    columns = tuple(c.name for c in plan.columns)
+    key: tuple[object, ...] = (plan.cluster.slug, plan.rt.name, tuple(plan.keep), multi, columns)
+    key += (plan.ns_column,)
+    html = memo.get(key)
+    if html is None:
+        html = memo[key] = render_row(request, plan, row, cluster_column=multi)
+    return html
+
+
 @dataclass
 class WatchPlan:
     """One cluster's part of a stream: what to watch and how to render its rows."""
@@ -148,6 +168,11 @@ class WatchPlan:
     keep: list[int]
     ns_column: bool
     start_rv: str
+    # From the shared watch cache (kubelantern.cache), one per namespace; empty: upstream.
+    informers: dict[str | None, Informer] = field(default_factory=dict)
+    name: str = ""  # a detail page's object: only its changes
+    recheck: cached.Recheck | None = None  # may the person still see it? (cached streams)
+    recheck_every: float = 30.0
 
 
 async def make_plan(
@@ -178,6 +203,31 @@ async def make_plan(
         params["fieldSelector"] = ",".join(selectors)
     if plugin_calls.wants_objects(request, rt):  # a plugin's column needs whole objects
         params["includeObject"] = "Object"
+    if ns_column is None:
+        ns_column = rt.namespaced and (targets == [None] or len(targets) > 1)
+    wide = q.get("wide") in ("1", "true")
+    informers = await cached.informers_for(request, cluster, rt, targets, selectors=True)
+    if informers:  # the cache knows the columns and the position: no upstream call
+        first = informers[targets[0]]
+        columns, keep = shape_columns(first.columns, namespace_column=ns_column, wide=wide)
+        positions = [inf.rv for inf in informers.values()]
+        start = rv or min(positions, key=lambda p: int(p) if p.isdigit() else 0)
+        recheck, every = cached.recheck_for(request, cluster, rt)
+        return WatchPlan(
+            cluster,
+            rt,
+            targets,
+            creds,
+            params,
+            columns,
+            keep,
+            ns_column,
+            start,
+            informers,
+            name,
+            recheck,
+            every,
+        )
     # Learn the columns (the Table of later watch events may omit them).
     probe = await list_table(
         cluster.client,
@@ -188,9 +238,6 @@ async def make_plan(
         label_selector=params.get("labelSelector", ""),
         field_selector=params.get("fieldSelector", ""),
     )
-    if ns_column is None:
-        ns_column = rt.namespaced and (targets == [None] or len(targets) > 1)
-    wide = q.get("wide") in ("1", "true")
     columns, keep = shape_columns(probe.columns, namespace_column=ns_column, wide=wide)
     return WatchPlan(
         cluster, rt, targets, creds, params, columns, keep, ns_column, rv or probe.resource_version
@@ -200,9 +247,61 @@ async def make_plan(
 Item = tuple[WatchPlan, str, dict[str, Any]] | tuple[WatchPlan, BaseException]
 
 
+def _table_event(kind: str, row: Row) -> dict[str, Any]:
+    """A cached change in the shape of an upstream Table watch event."""
+    obj = row.object or {"metadata": {"name": row.name, "namespace": row.namespace}}
+    return {
+        "type": kind,
+        "object": {"kind": "Table", "rows": [{"cells": row.cells, "object": obj}]},
+    }
+
+
+async def _pump_cached(plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item]) -> None:
+    """Feed the stream from the shared cache's informer instead of an upstream watch.
+
+    Every ``recheck_every`` seconds the person's access is asked again: a tab
+    whose RoleBinding was removed stops receiving rows, as their requests would.
+    """
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + plan.recheck_every
+    with plan.informers[ns].subscribe(plan.start_rv) as sub:
+        while True:
+            try:
+                wait = max(next_check - loop.time(), 0.05)
+                event: Event | None = await asyncio.wait_for(sub.get(), wait)
+            except TimeoutError:
+                event = None
+            if plan.recheck is not None and loop.time() >= next_check:
+                if not await plan.recheck(ns):
+                    denied = errors.Forbidden(
+                        f"you may no longer list {plan.rt.name} here", status=403
+                    )
+                    await queue.put((plan, denied))
+                    return
+                next_check = loop.time() + plan.recheck_every
+            if event is None:
+                continue
+            if isinstance(event, Change):
+                if not plan.name or event.row.name == plan.name:
+                    shaped = _table_event(event.type, event.row)
+                    shaped["memo"] = event.memo
+                    await queue.put((plan, event.rv, shaped))
+            elif isinstance(event, Progress):
+                await queue.put((plan, event.rv, {"type": "BOOKMARK", "object": {}}))
+            elif isinstance(event, Resync):
+                await queue.put((plan, Gone(event.reason)))
+                return
+            elif isinstance(event, Failure):
+                await queue.put((plan, event.error))
+                return
+
+
 async def _pump(
     plan: WatchPlan, ns: str | None, queue: asyncio.Queue[Item], closing: Closing
 ) -> None:
+    if plan.informers:
+        await _pump_cached(plan, ns, queue)
+        return
     inner: asyncio.Queue[tuple[str, dict[str, Any]] | BaseException] = asyncio.Queue(QUEUE_SIZE)
     task = asyncio.create_task(
         watch_namespace(
@@ -294,7 +393,7 @@ async def merged_stream(
                     html = None
                     if not multi:
                         html = await plugin_calls.live_row(request, plan, row, plugin_row)
-                    html = html or render_row(request, plan, row, cluster_column=multi)
+                    html = html or _rendered(request, plan, row, multi, event.get("memo"))
                     yield sse("row", {"key": key, "type": kind, "html": html}, event_id())
         yield sse("problem", {"message": "every cluster's watch ended"})
     finally:

@@ -21,6 +21,7 @@ from kubelantern.auth.config import AuthConfig
 from kubelantern.auth.oidc import OIDCClient
 from kubelantern.auth.revocation import MemoryRevocations
 from kubelantern.auth.sessions import SessionLifetime
+from kubelantern.cache import WatchCache
 from kubelantern.clusters.addpolicy import AddPolicy
 from kubelantern.clusters.health import HealthMonitor
 from kubelantern.clusters.runtime import RuntimeClusters
@@ -62,6 +63,7 @@ class AppState:
     search_index: ObjectIndex = field(default_factory=ObjectIndex)  # the palette's names
     lifecycle: Lifecycle = field(default_factory=Lifecycle)  # shutdown switch, open streams
     closing: Closing = field(default_factory=Closing)  # stream tasks finishing their cleanup
+    watch_cache: WatchCache | None = None  # kubelantern.cache (None: --watch-cache off)
 
 
 def app_state(request: HTTPConnection) -> AppState:

@@ -13,7 +13,7 @@ from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.listing import ListQuery, ListResult, list_many, list_one
 from kubelantern.resources.table import Column, Row
-from kubelantern.web import paging, plugin_calls
+from kubelantern.web import cached, paging, plugin_calls
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
@@ -111,9 +111,17 @@ def result_limit(request: Request) -> int:
 
 
 async def fetch_list(
-    request: Request, cluster: Cluster, rt: ResourceType, namespaces: list[str]
+    request: Request,
+    cluster: Cluster,
+    rt: ResourceType,
+    namespaces: list[str],
+    *,
+    whole: bool = False,
 ) -> tuple[ListResult, str]:
-    """The rows for this view, and a note for the user (fallbacks, partial results)."""
+    """The rows for this view, and a note for the user (fallbacks, partial results).
+
+    ``whole``: from the watch cache, every row (a ``cached.WholeList``) for sorting.
+    """
     ctx = cluster_context(request, cluster)
     creds = ctx.credentials
     q = request.query_params
@@ -125,6 +133,9 @@ async def fetch_list(
         needle=q.get("q", "").strip(),
         include_object=plugin_calls.wants_objects(request, rt),
     )
+    hit = await cached.list_rows(request, cluster, rt, namespaces, query, whole=whole)
+    if hit is not None:
+        return hit, ""
     if len(namespaces) > 1:
         many = await list_many(cluster.client, rt, query, namespaces=namespaces, credentials=creds)
         return many, ""
@@ -163,8 +174,8 @@ async def list_view(
         raise errors.BadRequest(f"{rt.name} cannot be listed", cluster=cluster.slug)
     namespaces = ctx.selected_namespaces(namespace) if rt.namespaced else []
     paging.parse_history(request.query_params.get("prev", ""))  # refuse a bad one first
-    result, note = await fetch_list(request, cluster, rt, namespaces)
     q = request.query_params
+    result, note = await fetch_list(request, cluster, rt, namespaces, whole=bool(q.get("sort")))
     wide = q.get("wide") in ("1", "true")
     ns_column = rt.namespaced and len(namespaces) != 1
     columns, keep = shape_columns(result.columns, namespace_column=ns_column, wide=wide)
@@ -184,13 +195,15 @@ async def list_view(
     )
     if q.get("sort"):
         rows = sort_rows(rows, columns, q["sort"])
+    if isinstance(result, cached.WholeList):  # the whole list was sorted: now the page
+        rows = result.page(rows)
     base = list_url(cluster.slug, rt, namespaces[0] if len(namespaces) == 1 else None)
     keep_params = {k: v for k, v in q.items() if k not in ("continue", "prev")}
     pages = paging.pager(
         base,
         dict(q.items()),
         limit=result_limit(request),
-        rows=len(result.rows),
+        rows=len(rows),
         next_token=result.continue_token,
         remaining=result.remaining,
         filtered=bool(q.get("q", "").strip()),
