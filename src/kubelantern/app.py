@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth import config as auth_config
 from kubelantern.auth.admins import AdminRule, ViewerMiddleware
 from kubelantern.auth.identity import AuthMiddleware
@@ -157,33 +157,36 @@ def create_app(
         await revocations.aclose()
 
     routes = [
-        Route("/", cluster_views.clusters_page, name="clusters"),
-        Route("/clusters", cluster_views.clusters_page),
-        Route("/favicon.ico", icons.favicon),
-        Route("/-/search", search_views.global_search),
-        Route("/-/list/{resource}", multicluster.multi_list),
-        Route("/-/watch", multicluster.multi_watch),
-        Route("/-/switch", switch.switch_cluster),
-        Route("/-/clusters/add", addcluster.add_form, methods=["GET"]),
-        Route("/-/clusters/add", addcluster.add_submit, methods=["POST"]),
-        Route("/-/clusters/{cluster}/remove", addcluster.remove_cluster, methods=["POST"]),
-        Route("/-/clusters/{cluster}/rename", addcluster.rename_cluster, methods=["POST"]),
-        Route("/-/clusters/{cluster}/share", addcluster.share_cluster, methods=["POST"]),
-        Route("/-/whoami", auth_views.whoami),
-        Route("/-/activity", activity_views.activity_page),
-        Route("/-/portforwards", portforward_views.forwards_page),
-        Route("/-/portforwards/{id}/stop", portforward_views.stop_forward, methods=["POST"]),
-        Route("/-/login", auth_views.login_page, methods=["GET"]),
-        Route("/-/login", auth_views.login_submit, methods=["POST"]),
-        Route("/-/logout", auth_views.logout, methods=["POST"]),
-        Route("/-/oidc/login", auth_views.oidc_login),
-        Route("/-/oidc/callback", auth_views.oidc_callback),
+        # Patterns come from kubelantern.urls, which builds and parses them too.
+        Route(urls.pattern("home"), cluster_views.clusters_page, name="clusters"),
+        Route(urls.pattern("clusters"), cluster_views.clusters_page),
+        Route(urls.pattern("favicon"), icons.favicon),
+        Route(urls.pattern("global_search"), search_views.global_search),
+        Route(urls.pattern("multi_list"), multicluster.multi_list),
+        Route(urls.pattern("multi_watch"), multicluster.multi_watch),
+        Route(urls.pattern("switch"), switch.switch_cluster),
+        Route(urls.pattern("cluster_add"), addcluster.add_form, methods=["GET"]),
+        Route(urls.pattern("cluster_add"), addcluster.add_submit, methods=["POST"]),
+        Route(urls.pattern("cluster_remove"), addcluster.remove_cluster, methods=["POST"]),
+        Route(urls.pattern("cluster_rename"), addcluster.rename_cluster, methods=["POST"]),
+        Route(urls.pattern("cluster_share"), addcluster.share_cluster, methods=["POST"]),
+        Route(urls.pattern("whoami"), auth_views.whoami),
+        Route(urls.pattern("activity"), activity_views.activity_page),
+        Route(urls.pattern("portforwards"), portforward_views.forwards_page),
+        Route(urls.pattern("portforward_stop"), portforward_views.stop_forward, methods=["POST"]),
+        Route(urls.pattern("login"), auth_views.login_page, methods=["GET"]),
+        Route(urls.pattern("login"), auth_views.login_submit, methods=["POST"]),
+        Route(urls.pattern("logout"), auth_views.logout, methods=["POST"]),
+        Route(urls.pattern("oidc_login"), auth_views.oidc_login),
+        Route(urls.pattern("oidc_callback"), auth_views.oidc_callback),
+        # Everything under one cluster: one catch-all each for GET and POST, and
+        # the view is the one of the route urls.parse finds (web/views/dispatch.py).
         Route("/c/{cluster}", dispatch.cluster_root),
         Route("/c/{cluster}/{rest:path}", dispatch.cluster_path),
         Route("/c/{cluster}/{rest:path}", action_views.post, methods=["POST"]),
         WebSocketRoute(
             "/c/{cluster}/namespaces/{namespace}/pods/{name}/{action}", exec_views.terminal_socket
-        ),
+        ),  # the object_exec and object_attach routes of pods, as WebSockets
         *plugin_views.install(state),  # /-/plugins and the plugins' pages under /-/p/
         Mount("/-/static", AssetFiles(assets), name="static"),
     ]

@@ -8,6 +8,8 @@ user sees a specific message and an API client a proper status, never a trace::
     │   └── InvalidYaml              400  (a YAML syntax error, with line and column)
     ├── ReadOnly                     403  (a write while the read-only switch is on)
     ├── PayloadTooLarge              413  (a request body over the limit)
+    ├── NoSuchPage                   404  (no route has the shape of the path)
+    ├── MethodNotAllowed             405  (a route has it, but not for this method)
     ├── UnknownCluster               404
     ├── UnknownResource              404  (no such kind in the cluster's discovery)
     ├── ApiError                     status of the API server's answer
@@ -85,6 +87,18 @@ class ReadOnly(KubelanternError):
 class PayloadTooLarge(KubelanternError):
     status = 413
     title = "Request too large"
+
+
+class NoSuchPage(KubelanternError):
+    """No route of ``kubelantern.urls`` has the shape of the path: a typo, not bad input."""
+
+    status = 404
+    title = "Page not found"
+
+
+class MethodNotAllowed(KubelanternError):
+    status = 405
+    title = "Method not allowed"
 
 
 class UnknownCluster(KubelanternError):

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
@@ -437,7 +437,7 @@ async def run_now(target: Target, fields: dict[str, Any]) -> Result:
     return {
         "message": f"Started Job {job_name} from CronJob {target.name}.",
         "job": job_name,
-        "url": f"/c/{target.cluster.slug}/namespaces/{target.namespace}/jobs.batch/{job_name}",
+        "url": urls.object_url(target.cluster, "jobs.batch", target.namespace, job_name),
     }
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth import credentials_for
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
@@ -97,12 +97,6 @@ class Item:
             "causes": self.causes,
             "url": self.url,
         }
-
-
-def object_url(cluster: Cluster, rt: ResourceType, namespace: str | None, name: str) -> str:
-    if rt.namespaced and namespace:
-        return f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
-    return f"/c/{cluster.slug}/{rt.name}/{name}"
 
 
 def _crd_kinds(items: list[Item]) -> dict[tuple[str, str], Item]:
@@ -178,7 +172,7 @@ async def _check(
             )
         )
         return
-    item.url = object_url(cluster, rt, item.namespace, item.name)
+    item.url = urls.object_url(cluster, rt, item.namespace, item.name)
     body = apply.prepare(obj, rt, keep_identity=False)
     try:
         status, _ = await apply.server_side_apply(
@@ -235,7 +229,7 @@ async def _apply_one(
             obj.setdefault("metadata", {})["namespace"] = item.namespace
         else:
             item.namespace = None
-        item.url = object_url(cluster, item.rt, item.namespace, item.name)
+        item.url = urls.object_url(cluster, item.rt, item.namespace, item.name)
     rt = item.rt
     async with log.audited(
         request, cluster, verb="apply", resource=rt.name, namespace=item.namespace, name=item.name

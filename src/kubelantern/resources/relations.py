@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import DiscoveryResult, ResourceType
 from kubelantern.clusters.store import Cluster
@@ -26,13 +26,6 @@ TIMEOUT = 5.0
 LIST_LIMIT = 500
 
 Obj = dict[str, Any]
-
-
-def object_url(cluster: str, rt: ResourceType, name: str, namespace: str | None) -> str:
-    """The detail page of one object (docs/design.md, "URL scheme")."""
-    if rt.namespaced and namespace:
-        return f"/c/{cluster}/namespaces/{namespace}/{rt.name}/{name}"
-    return f"/c/{cluster}/{rt.name}/{name}"
 
 
 @dataclass
@@ -93,7 +86,7 @@ class Lookup:
         rt = self.kind(api_version, kind)
         if rt is None or not name:
             return None
-        return object_url(self.slug, rt, name, namespace if rt.namespaced else None)
+        return urls.object_url(self.slug, rt, namespace, name)
 
     def link(self, api_version: str, kind: str, name: str, namespace: str | None) -> Obj:
         """kind, name, namespace (only if the kind is namespaced) and url of an object."""

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
@@ -78,14 +78,6 @@ class ObjectIndex:
             self._index.clear()
         self._index[key] = (time.monotonic(), objects)
         return objects
-
-
-def _url(cluster: str, rt: ResourceType, name: str | None, namespace: str | None) -> str:
-    if name is None:
-        return f"/c/{cluster}/{rt.name}"
-    if rt.namespaced and namespace:
-        return f"/c/{cluster}/namespaces/{namespace}/{rt.name}/{name}"
-    return f"/c/{cluster}/{rt.name}/{name}"
 
 
 def _rank(text: str, needle: str) -> int | None:
@@ -169,7 +161,7 @@ async def search(
                     "type": "kind",
                     "label": entry.label,
                     "detail": f"{section.title} · {rt.name}",
-                    "url": _url(cluster.slug, rt, None, None),
+                    "url": urls.list_url(cluster, rt),
                     "cluster": cluster.slug,
                 }
                 kinds.append((min(ranks), hit))
@@ -191,7 +183,7 @@ async def search(
                         "type": "object",
                         "label": obj.name,
                         "detail": f"{obj.rt.kind}{where}",
-                        "url": _url(cluster.slug, obj.rt, obj.name, obj.namespace),
+                        "url": urls.object_url(cluster, obj.rt, obj.namespace, obj.name),
                         "cluster": cluster.slug,
                         "kind": obj.rt.name,
                         "namespace": obj.namespace,

@@ -35,7 +35,7 @@ from urllib.parse import quote
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
 from kubelantern.streams.remote import _connect, socket_url
@@ -226,7 +226,7 @@ class Forward:
             "localPort": self.local_port,
             "address": self.address,
             "url": f"http://{self.address}/",
-            "objectUrl": f"/c/{self.cluster.slug}/namespaces/{t.namespace}/{t.kind}/{t.name}",
+            "objectUrl": urls.object_url(self.cluster, t.kind, t.namespace, t.name),
             "connections": self.connections,
             "active": self.active,
             "pod": self.last_pod,

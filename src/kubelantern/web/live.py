@@ -22,7 +22,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors, metrics
+from kubelantern import errors, metrics, urls
 from kubelantern.cache import Change, Event, Failure, Informer, Progress, Resync
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
@@ -35,7 +35,7 @@ from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import split_namespaces
 from kubelantern.web.sse import HEARTBEAT, KEEP_ALIVE, sse, sse_response
 from kubelantern.web.state import app_state
-from kubelantern.web.views.resources import object_url, shape_cells, shape_columns
+from kubelantern.web.views.resources import shape_cells, shape_columns
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def plugin_row(plan: plugin_calls.LivePlan, row: Row) -> dict[str, Any]:
         "namespace": row.namespace,
         "cells": shape_cells(row, plan.keep, namespace_column=plan.ns_column),
         "created": row.created,
-        "url": object_url(plan.cluster.slug, plan.rt, row.name, row.namespace),
+        "url": urls.object_url(plan.cluster, plan.rt, row.namespace, row.name),
     }
 
 
@@ -131,7 +131,7 @@ def render_row(request: Request, plan: WatchPlan, row: Row, cluster_column: bool
         "cluster": plan.cluster.slug if cluster_column else None,
         "cells": cells,
         "created": row.created,
-        "url": object_url(plan.cluster.slug, plan.rt, row.name, row.namespace),
+        "url": urls.object_url(plan.cluster, plan.rt, row.namespace, row.name),
     }
     return env.get_template("_row.html").render(row=shaped, columns=columns)
 

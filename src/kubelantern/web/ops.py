@@ -23,14 +23,13 @@ begins (``kubelantern.lifecycle``).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kubelantern import metrics
+from kubelantern import metrics, urls
 from kubelantern.clusters.health import HealthMonitor
 from kubelantern.clusters.store import ClusterStore
 from kubelantern.lifecycle import Lifecycle
@@ -39,51 +38,10 @@ log = logging.getLogger(__name__)
 
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")
 
-# Literal path segments kept in route labels; everything else becomes a placeholder.
-_APP_PAGES = re.compile(r"^/-/[a-z][a-z0-9-]*")
-_CLUSTER_ACTIONS = {"watch", "search", "create"}
-_OBJECT_PAGES = {"edit", "drain", "logs", "exec", "attach", "yaml", "events"}
-
 
 def route_label(path: str) -> str:
-    """The route pattern of ``path`` (without base URL): a bounded set of labels.
-
-    Mirrors the URL scheme (docs/design.md); an unknown shape is ``other`` rather
-    than the path itself, so odd URLs cannot create new time series.
-    """
-    if path.endswith(".json"):
-        path = path[: -len(".json")]
-    if path in ("", "/"):
-        return "/"
-    if path == "/clusters":
-        return "/clusters"
-    if path.startswith("/-/static/"):
-        return "/-/static/{file}"
-    if path.startswith("/-/"):
-        match = _APP_PAGES.match(path)
-        return match.group(0) if match else "other"
-    if not path.startswith("/c/"):
-        return "other"
-    parts = [p for p in path.split("/")[3:] if p]
-    base = "/c/{cluster}"
-    match parts:
-        case []:
-            return base + "/"
-        case ["-", action] if action in _CLUSTER_ACTIONS:
-            return f"{base}/-/{action}"
-        case ["namespaces", _, _]:
-            return base + "/namespaces/{namespace}/{resource}"
-        case ["namespaces", _, _, _]:
-            return base + "/namespaces/{namespace}/{resource}/{name}"
-        case ["namespaces", _, _, _, page, *_] if page in _OBJECT_PAGES:
-            return base + "/namespaces/{namespace}/{resource}/{name}/" + page
-        case [_]:
-            return base + "/{resource}"
-        case [_, _]:
-            return base + "/{resource}/{name}"
-        case [_, _, page] if page in _OBJECT_PAGES:
-            return base + "/{resource}/{name}/" + page
-    return "other"
+    """The route pattern of ``path`` (without base URL): ``kubelantern.urls.route_label``."""
+    return urls.route_label(path)
 
 
 class Operations:

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kubelantern import urls
 from kubelantern.auth import credentials_for, identity_key
 from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
@@ -28,7 +29,6 @@ from kubelantern.web.csrf import csrf_token
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import AppState
-from kubelantern.web.views.resources import list_url, object_url
 
 TEMPLATE_CACHE = 256  # render_string: compiled templates kept (a plugin's sources are few)
 
@@ -90,10 +90,10 @@ class WebHost:
         return csrf_token(request)
 
     def object_url(self, cluster: str, resource: Resource, name: str, namespace: str | None) -> str:
-        return object_url(cluster, kind_of(resource), name, namespace)
+        return urls.object_url(cluster, kind_of(resource), namespace, name)
 
     def list_url(self, cluster: str, resource: Resource, namespace: str | None) -> str:
-        return list_url(cluster, kind_of(resource), namespace)
+        return urls.list_url(cluster, kind_of(resource), namespace)
 
     async def page(
         self,

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import actions, drain
@@ -34,6 +34,7 @@ from kubelantern.web.views import edit as edit_views
 from kubelantern.web.views import helm as helm_views
 from kubelantern.web.views import nodeshell as nodeshell_views
 from kubelantern.web.views import portforward as portforward_views
+from kubelantern.web.views.nopage import no_page
 
 
 def _is_htmx(request: Request) -> bool:
@@ -63,46 +64,43 @@ async def detail_actions(
     return data
 
 
-def _split(parts: list[str]) -> tuple[str, str | None, str, list[str]] | None:
-    """``[namespaces, ns, resource, name, *tail]`` or ``[resource, name, *tail]``."""
-    if len(parts) >= 5 and parts[0] == "namespaces":
-        return parts[2], parts[1], parts[3], parts[4:]
-    if len(parts) >= 3:
-        return parts[0], None, parts[1], parts[2:]
-    return None
-
-
 async def post(request: Request) -> Response:
-    """Every POST under ``/c/{cluster}/``: create, review, apply, actions."""
+    """Every POST under ``/c/{cluster}/``: create, review, apply, actions (routes: ``urls``)."""
     cluster = app_state(request).clusters.get(request.path_params["cluster"])
-    parts = [p for p in request.path_params["rest"].split("/") if p]
-    if parts == ["-", "create"]:
-        return await edit_views.create_post(request, cluster)
-    if parts == ["-", "bulk"]:
-        return await bulk_views.bulk_post(request, cluster)
-    if len(parts) == 5 and parts[0] == "namespaces" and parts[2] == "helm":
-        return await helm_views.post(request, cluster, parts[1], parts[3], parts[4])
-    split = _split(parts)
-    if split is not None:
-        resource, ns, name, tail = split
-        match tail:
-            case ["review"]:
-                return await edit_views.edit_post(
-                    request, cluster, resource, ns, name, dry_run=True
-                )
-            case ["apply"]:
-                return await edit_views.edit_post(
-                    request, cluster, resource, ns, name, dry_run=False
-                )
-            case ["actions", action]:
-                return await action_view(request, cluster, resource, ns, name, action)
-            case ["shell"] if resource == "nodes" and ns is None:
-                return await nodeshell_views.shell_post(request, cluster, name)
-            case ["portforward"] if ns:
-                return await portforward_views.forward_post(request, cluster, resource, ns, name)
-            case ["debug"] if resource == "pods" and ns:
-                return await debug_views.debug_post(request, cluster, ns, name)
-    raise errors.BadRequest(f"nothing accepts a POST at {request.url.path}")
+    found = urls.parse_in_cluster(cluster.slug, request.path_params["rest"], "POST")
+    if found is None:
+        raise no_page(request)
+    p = found.params
+    ns = p.get("namespace")
+    match found.name:
+        case "create":
+            return await edit_views.create_post(request, cluster)
+        case "bulk":
+            return await bulk_views.bulk_post(request, cluster)
+        case "helm_action":
+            return await helm_views.post(
+                request, cluster, p["namespace"], p["release"], p["action"]
+            )
+        case "cluster_object_review" | "object_review" | "cluster_object_apply" | "object_apply":
+            return await edit_views.edit_post(
+                request,
+                cluster,
+                p["resource"],
+                ns,
+                p["name"],
+                dry_run=found.name.endswith("_review"),
+            )
+        case "cluster_object_action" | "object_action":
+            return await action_view(request, cluster, p["resource"], ns, p["name"], p["action"])
+        case "node_shell":
+            return await nodeshell_views.shell_post(request, cluster, p["name"])
+        case "object_portforward":
+            return await portforward_views.forward_post(
+                request, cluster, p["resource"], p["namespace"], p["name"]
+            )
+        case "object_debug":
+            return await debug_views.debug_post(request, cluster, p["namespace"], p["name"])
+    raise no_page(request)
 
 
 async def action_view(
@@ -215,7 +213,7 @@ async def drain_start(request: Request, target: actions.Target, fields: dict[str
             result="ok" if d.status == "done" else "failed",
             status=200 if d.status == "done" else 409,
             message=d.message,
-            url=f"/c/{cluster.slug}/nodes/{target.name}",
+            url=urls.object_url(cluster, "nodes", None, target.name),
         )
 
     async with app_state(request).audit.audited(
@@ -242,8 +240,8 @@ async def drain_response(
         "clusterName": cluster.slug,
         "node": node,
         "drain": state.to_dict() if state else None,
-        "drainUrl": f"/c/{cluster.slug}/nodes/{node}/drain",
-        "nodeUrl": f"/c/{cluster.slug}/nodes/{node}",
+        "drainUrl": urls.object_url(cluster, "nodes", None, node, "drain"),
+        "nodeUrl": urls.object_url(cluster, "nodes", None, node),
     }
     creds = cluster_context(request, cluster).credentials
     try:

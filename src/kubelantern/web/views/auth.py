@@ -27,7 +27,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Scope
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth import NotSignedIn, request_auth
 from kubelantern.auth.access import self_review
 from kubelantern.auth.identity import SIGNIN_COOKIE, RequestAuth
@@ -87,9 +87,9 @@ def sign_in_url(request: HTTPConnection, mode: str, back: str | None = None) -> 
     back = back or current_path(request)
     auth = state.auth
     if mode == "oidc":
-        return _append(prefix + "/-/oidc/login", {"next": back})
+        return _append(prefix + urls.url_for("oidc_login"), {"next": back})
     if mode == "bearer" and auth.bearer_source == "form":
-        return _append(prefix + "/-/login", {"next": back})
+        return _append(prefix + urls.url_for("login"), {"next": back})
     if mode in ("bearer", "impersonate"):
         return _append(auth.sign_in_url, {"rd": back})
     return None
@@ -338,7 +338,7 @@ async def logout(request: Request) -> Response:
         target = await state.oidc.end_session_url(f"{origin}{prefix}/") or ""
     if not target:
         own_login = "oidc" in state.auth.modes or state.auth.bearer_source == "form"
-        target = prefix + ("/-/login" if own_login else "/")
+        target = prefix + urls.url_for("login" if own_login else "home")
     if wants_json(request):
         return JSONResponse({"signedOut": True, "next": target})
     return RedirectResponse(target, status_code=303)
@@ -424,7 +424,7 @@ async def oidc_callback(request: Request) -> Response:
     codec = _flow_codec(state)
     flow = codec.read(request.cookies)
     params = request.query_params
-    retry = state.settings.prefix + "/-/oidc/login"
+    retry = state.settings.prefix + urls.url_for("oidc_login")
     if params.get("error"):
         raise SignInFailed(f"The identity provider refused the sign-in ({params['error']}).")
     if flow is None or not hmac.compare_digest(str(flow.get("state", "")), params.get("state", "")):

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import debug as pod_debug
@@ -29,8 +29,10 @@ from kubelantern.web.state import app_state
 
 
 def _urls(cluster: Cluster, namespace: str, name: str) -> tuple[str, str]:
-    base = f"/c/{cluster.slug}/namespaces/{namespace}/pods/{name}"
-    return base, base + "/debug"
+    return (
+        urls.object_url(cluster, "pods", namespace, name),
+        urls.object_url(cluster, "pods", namespace, name, "debug"),
+    )
 
 
 async def debug_page(request: Request, cluster: Cluster, namespace: str, name: str) -> Response:

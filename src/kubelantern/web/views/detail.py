@@ -25,7 +25,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors, yamltext
+from kubelantern import errors, urls, yamltext
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources import sections
@@ -37,7 +37,6 @@ from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.views import proxy
 from kubelantern.web.views.actions import detail_actions
-from kubelantern.web.views.resources import list_url
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +139,7 @@ async def detail_view(
     rt = await ctx.resolve(resource)
     if rt.namespaced and not namespace:
         raise errors.BadRequest(
-            f"{rt.name} is namespaced: use /c/{cluster.slug}/namespaces/<ns>/{rt.name}/{name}",
+            f"{rt.name} is namespaced: the URL needs /namespaces/<namespace>/ before {rt.name}",
             cluster=cluster.slug,
         )
     ns = namespace if rt.namespaced else None
@@ -190,7 +189,7 @@ async def detail_view(
         "resource": rt.to_dict(),
         "namespace": meta.get("namespace"),
         "name": meta.get("name", name),
-        "listUrl": list_url(cluster.slug, rt, ns),
+        "listUrl": urls.list_url(cluster, rt, ns),
         "metadata": metadata_facts(obj),
         "owners": owners(lk, raw),
         "conditions": conditions(raw),

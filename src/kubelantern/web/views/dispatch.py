@@ -1,11 +1,15 @@
-"""Parse ``/c/{cluster}/...`` paths that mirror the API (docs/design.md, "URL scheme")."""
+"""GET ``/c/{cluster}/...``: the route ``kubelantern.urls`` finds, handed to its view.
+
+Paths mirror the API (``docs/user-guide.md``, URLs). A path no route has is
+404 (not 400: nothing in it is malformed, there is just no such page).
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kubelantern import errors
+from kubelantern import urls
 from kubelantern.web import live
 from kubelantern.web.state import app_state
 from kubelantern.web.views import (
@@ -15,6 +19,7 @@ from kubelantern.web.views import (
     edit,
     logs,
     nodeshell,
+    nopage,
     overview,
     portforward,
     proxy,
@@ -27,57 +32,66 @@ from kubelantern.web.views import helm as helm_views
 
 
 async def cluster_root(request: Request) -> Response:
-    prefix = app_state(request).settings.prefix
-    return RedirectResponse(f"{prefix}/c/{request.path_params['cluster']}/", status_code=307)
+    state = app_state(request)
+    cluster = state.clusters.get(request.path_params["cluster"])  # 404 if unknown
+    return RedirectResponse(state.settings.prefix + urls.cluster_url(cluster), 307)
 
 
 async def cluster_path(request: Request) -> Response:
-    """Route ``/c/{cluster}/{rest}`` to the overview, a list or an object."""
+    """Route ``/c/{cluster}/{rest}`` (GET) to its view by the route ``kubelantern.urls`` finds."""
     cluster = app_state(request).clusters.get(request.path_params["cluster"])
-    parts = [p for p in request.path_params["rest"].split("/") if p]
-    match parts:
-        case []:
+    found = urls.parse_in_cluster(cluster.slug, request.path_params["rest"], "GET")
+    if found is None:
+        raise nopage.no_page(request)
+    p = found.params
+    ns = p.get("namespace")
+    match found.name:
+        case "overview":
             return await overview.overview(request, cluster)
-        case ["-", "watch"]:
+        case "cluster_watch":
             return await live.watch_view(request, cluster)
-        case ["-", "search"]:
+        case "cluster_search":
             return await search.cluster_search(request, cluster)
-        case ["-", "create"]:
+        case "create":
             return await edit.create_page(request, cluster)
-        case ["helm"]:
-            return await helm_views.list_view(request, cluster, None)
-        case ["namespaces", ns, "helm"]:
+        case "helm_list" | "namespace_helm_list":
             return await helm_views.list_view(request, cluster, ns)
-        case ["namespaces", ns, "helm", release]:
-            return await helm_views.release_view(request, cluster, ns, release)
-        case ["namespaces", ns, ("services" | "pods") as resource, target, "proxy", *_]:
-            return await proxy.proxy_view(request, cluster, resource, ns, target)
-        case [resource, name, "edit"]:  # before lists: /namespaces/<ns>/edit edits a Namespace
-            return await edit.edit_page(request, cluster, resource, None, name)
-        case ["namespaces", ns, resource, name, "edit"]:
-            return await edit.edit_page(request, cluster, resource, ns, name)
-        case ["nodes", name, "shell"]:
-            return await nodeshell.shell_page(request, cluster, name)
-        case ["nodes", name, "drain"]:
-            return await actions.drain_page(request, cluster, "nodes", name)
-        case [last] if wanted := export_views.requested(request, last):
-            return await export_views.export_view(request, cluster, wanted[0], None, wanted[1])
-        case ["namespaces", ns, last] if wanted := export_views.requested(request, last):
-            return await export_views.export_view(request, cluster, wanted[0], ns, wanted[1])
-        case [resource]:
-            return await resources.list_view(request, cluster, resource, None)
-        case ["namespaces", ns, resource]:
-            return await resources.list_view(request, cluster, resource, ns)
-        case ["namespaces", ns, resource, name]:
-            return await detail.detail_view(request, cluster, resource, ns, name)
-        case ["namespaces", ns, resource, name, "logs", *rest]:
-            return await logs.logs_view(request, cluster, resource, ns, name, rest)
-        case ["namespaces", ns, resource, name, "portforward"]:
-            return await portforward.forward_page(request, cluster, resource, ns, name)
-        case ["namespaces", ns, "pods", name, "debug"]:
-            return await debug.debug_page(request, cluster, ns, name)
-        case ["namespaces", ns, resource, name, ("exec" | "attach") as action]:
-            return await exec_views.terminal_view(request, cluster, resource, ns, name, action)
-        case [resource, name]:
-            return await detail.detail_view(request, cluster, resource, None, name)
-    raise errors.BadRequest(f"no page at {request.url.path}")
+        case "helm_release":
+            return await helm_views.release_view(request, cluster, p["namespace"], p["release"])
+        case "proxy":
+            return await proxy.proxy_view(
+                request, cluster, p["resource"], p["namespace"], p["target"]
+            )
+        case "cluster_object_edit" | "object_edit":
+            return await edit.edit_page(request, cluster, p["resource"], ns, p["name"])
+        case "node_shell":
+            return await nodeshell.shell_page(request, cluster, p["name"])
+        case "node_drain":
+            return await actions.drain_page(request, cluster, "nodes", p["name"])
+        case "cluster_list" | "list":
+            if wanted := export_views.requested(request, p["resource"]):
+                return await export_views.export_view(request, cluster, wanted[0], ns, wanted[1])
+            return await resources.list_view(request, cluster, p["resource"], ns)
+        case "cluster_object" | "object":
+            return await detail.detail_view(request, cluster, p["resource"], ns, p["name"])
+        case "object_logs":
+            rest = [s for s in p["rest"].split("/") if s]
+            return await logs.logs_view(
+                request, cluster, p["resource"], p["namespace"], p["name"], rest
+            )
+        case "object_portforward":
+            return await portforward.forward_page(
+                request, cluster, p["resource"], p["namespace"], p["name"]
+            )
+        case "object_debug":
+            return await debug.debug_page(request, cluster, p["namespace"], p["name"])
+        case "object_exec" | "object_attach":
+            return await exec_views.terminal_view(
+                request,
+                cluster,
+                p["resource"],
+                p["namespace"],
+                p["name"],
+                found.name.removeprefix("object_"),
+            )
+    raise nopage.no_page(request)

@@ -21,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
@@ -35,7 +35,7 @@ from kubelantern.web.state import app_state
 
 
 def object_path(cluster: Cluster, rt: ResourceType, namespace: str | None, name: str) -> str:
-    return create.object_url(cluster, rt, namespace, name)
+    return urls.object_url(cluster, rt, namespace, name)
 
 
 async def resolve_target(
@@ -44,7 +44,7 @@ async def resolve_target(
     rt = await cluster_context(request, cluster).resolve(resource)
     if rt.namespaced and not namespace:
         raise errors.BadRequest(
-            f"{rt.name} is namespaced: use /c/{cluster.slug}/namespaces/<ns>/{rt.name}/{name}",
+            f"{rt.name} is namespaced: the URL needs /namespaces/<namespace>/ before {rt.name}",
             cluster=cluster.slug,
         )
     return edit.Target(rt=rt, namespace=namespace if rt.namespaced else None, name=name)
@@ -182,7 +182,7 @@ def _create_data(request: Request, cluster: Cluster, namespace: str) -> dict[str
     return {
         "clusterName": cluster.slug,
         "namespace": namespace,
-        "createUrl": f"/c/{cluster.slug}/-/create",
+        "createUrl": urls.url_for("create", cluster=cluster.slug),
         "canApply": not read_only,
         "reason": "This cluster is read-only in Kubelantern." if read_only else "",
         "yaml": "",

@@ -32,7 +32,7 @@ import logging
 import shlex
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 import websockets
@@ -40,7 +40,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import audit, nodeshell
@@ -139,7 +139,6 @@ async def terminal_view(
     query: list[tuple[str, str]] = [("container", container)]
     if action == "exec":
         query += [("command", c) for c in command] if command else [("shell", shell)]
-    path = f"/c/{cluster.slug}/namespaces/{namespace}/pods/{name}/{action}"
     problem = ""
     if read_only:
         problem = "Kubelantern is read-only for this cluster: no terminal sessions."
@@ -164,8 +163,8 @@ async def terminal_view(
         "access": {action: decision.to_dict()},
         "problem": problem,
         "interactive": action == "exec" or cont["stdin"],
-        "objectUrl": f"/c/{cluster.slug}/namespaces/{namespace}/pods/{name}",
-        "socketUrl": f"{path}?{urlencode(query)}",
+        "objectUrl": urls.object_url(cluster, "pods", namespace, name),
+        "socketUrl": urls.object_url(cluster, "pods", namespace, name, action, query=query),
     }
     context = None
     if not wants_json(request):

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources import export
@@ -23,7 +23,7 @@ from kubelantern.resources.table import Column, Row
 from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import selected_namespaces
 from kubelantern.web.state import app_state
-from kubelantern.web.views.resources import list_url, shape_cells, shape_columns
+from kubelantern.web.views.resources import shape_cells, shape_columns
 
 
 def requested(request: Request, last_segment: str) -> tuple[str, str] | None:
@@ -102,7 +102,7 @@ async def export_view(
         result="ok",
         status=200,
         message=f"as {fmt}",
-        url=list_url(cluster.slug, rt, single),
+        url=urls.list_url(cluster, rt, single),
     )
     filename = _filename(rt, namespaces, fmt)
     return StreamingResponse(

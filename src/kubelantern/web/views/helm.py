@@ -17,7 +17,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.store import Cluster
@@ -41,7 +41,7 @@ MAX_OWNED_LOOKUPS = 100
 
 
 def release_url(cluster: str, namespace: str, name: str) -> str:
-    return f"/c/{cluster}/namespaces/{namespace}/helm/{name}"
+    return urls.helm_url(cluster, namespace, name)
 
 
 def helm_state(request: Request) -> dict[str, Any]:
@@ -102,10 +102,7 @@ async def _live_status(
     if found is None:
         return out
     namespace = obj.namespace if found.namespaced else None
-    if namespace:
-        out["url"] = f"/c/{cluster.slug}/namespaces/{namespace}/{found.name}/{obj.name}"
-    else:
-        out["url"] = f"/c/{cluster.slug}/{found.name}/{obj.name}"
+    out["url"] = urls.object_url(cluster, found, namespace, obj.name)
     try:
         live = await cluster.client.json(
             "GET", found.path(namespace, obj.name), credentials=creds, verb="get"
@@ -317,5 +314,5 @@ async def post(
     result = {"action": action, "result": "ok", "message": note.message, "url": note.url}
     if wants_json(request):
         return render(request, "_action_result.html", result)
-    where = f"/c/{cluster.slug}/namespaces/{namespace}/helm" if action == "uninstall" else base
+    where = urls.helm_url(cluster, namespace) if action == "uninstall" else base
     return RedirectResponse(state.settings.prefix + where + f"?done={action}", status_code=303)

@@ -21,13 +21,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
@@ -61,11 +60,16 @@ class Target:
     def aggregated(self) -> bool:
         return self.rt.name != "pods"
 
-    @property
-    def base_url(self) -> str:
-        return (
-            f"/c/{{cluster}}/namespaces/{quote(self.namespace)}/{self.rt.name}/"
-            f"{quote(self.name)}/logs"
+    def url(self, cluster: str, rest: str = "", query: urls.Query | None = None) -> str:
+        """The log page of this target (``rest``: its ``stream`` or ``download``)."""
+        return urls.url_for(
+            "object_logs",
+            query,
+            cluster=cluster,
+            namespace=self.namespace,
+            resource=self.rt.name,
+            name=self.name,
+            rest=rest,
         )
 
 
@@ -186,7 +190,7 @@ async def stream_links(
                 "reason": why or "Kubelantern is read-only for this cluster",
             }
         links["portforward"] = decision
-    base = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
+    base = urls.object_url(cluster, rt, namespace, name)
     data = {"objectUrl": base, "links": links, "pod": rt.name == "pods"}
     return render(request, "_stream_links.html", data)
 
@@ -202,9 +206,8 @@ async def page(
     decision = await ctx.can(
         Check(verb="get", resource="pods", subresource="log", namespace=namespace)
     )
-    base = target.base_url.replace("{cluster}", cluster.slug)
     query = target.options.query()
-    object_url = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
+    object_url = urls.object_url(cluster, rt, namespace, name)
     data = {
         "clusterName": cluster.slug,
         "namespace": namespace,
@@ -219,9 +222,9 @@ async def page(
         "notes": target.notes,
         "access": {"logs": decision.to_dict()},
         "objectUrl": object_url,
-        "pageUrl": base,
-        "streamUrl": f"{base}/stream?{urlencode(query)}",
-        "downloadUrl": f"{base}/download?{urlencode({**query, 'follow': '0'})}",
+        "pageUrl": target.url(cluster.slug),
+        "streamUrl": target.url(cluster.slug, "stream", query),
+        "downloadUrl": target.url(cluster.slug, "download", {**query, "follow": "0"}),
     }
     context = None
     if not wants_json(request):

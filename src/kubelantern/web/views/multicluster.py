@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.listing import ListResult
 from kubelantern.resources.table import Column
@@ -28,7 +27,6 @@ from kubelantern.web.sse import sse_response
 from kubelantern.web.state import app_state
 from kubelantern.web.views.resources import (
     fetch_list,
-    object_url,
     shape_cells,
     shape_columns,
 )
@@ -98,7 +96,7 @@ async def multi_list(request: Request) -> Response:
                     "namespace": row.namespace,
                     "cells": [cluster.slug, *aligned],
                     "created": row.created,
-                    "url": object_url(cluster.slug, rt, row.name, row.namespace),
+                    "url": urls.object_url(cluster, rt, row.namespace, row.name),
                 }
             )
     if kind is None and failures:
@@ -131,7 +129,7 @@ async def multi_list(request: Request) -> Response:
             "labelSelector": q.get("labelSelector", ""),
             "fieldSelector": q.get("fieldSelector", ""),
         },
-        "watchUrl": "/-/watch?" + urlencode(watch),
+        "watchUrl": urls.url_for("multi_watch", watch),
         "allClusters": [
             {"name": c.slug, "displayName": c.display_name} for c in app_state(request).clusters
         ],

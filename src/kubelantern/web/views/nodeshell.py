@@ -9,12 +9,11 @@ ends. Off unless the operator turns it on (``--node-shell``).
 from __future__ import annotations
 
 import time
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import nodeshell
@@ -68,8 +67,8 @@ async def shell_page(request: Request, cluster: Cluster, node: str) -> Response:
         "ttl": settings.node_shell_ttl,
         "access": access,
         "problem": problem,
-        "objectUrl": f"/c/{cluster.slug}/nodes/{node}",
-        "formUrl": f"/c/{cluster.slug}/nodes/{node}/shell",
+        "objectUrl": urls.object_url(cluster, "nodes", None, node),
+        "formUrl": urls.object_url(cluster, "nodes", None, node, "shell"),
     }
     context = None
     if not wants_json(request):
@@ -100,8 +99,8 @@ async def shell_post(request: Request, cluster: Cluster, node: str) -> Response:
         nodeshell.ShellPod(cluster, creds, ns, name, time.monotonic() + settings.node_shell_ttl)
     )
     phase = await nodeshell.wait_running(cluster, creds, ns, name, START_TIMEOUT)
-    attach = f"/c/{cluster.slug}/namespaces/{ns}/pods/{name}/attach?" + urlencode(
-        {"container": nodeshell.CONTAINER}
+    attach = urls.object_url(
+        cluster, "pods", ns, name, "attach", query={"container": nodeshell.CONTAINER}
     )
     if wants_json(request):
         result = {"pod": name, "namespace": ns, "node": node, "phase": phase, "attachUrl": attach}

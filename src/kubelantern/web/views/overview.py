@@ -18,14 +18,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import DiscoveryResult
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.quantity import format_quantity, parse_quantity
 from kubelantern.resources.relations import (
     newest_first,
-    object_url,
     pod_requests,
     refusal,
     terminated,
@@ -247,7 +246,7 @@ def warnings_part(cluster: Cluster, discovery: DiscoveryResult | None, events: L
         # the namespace of the object it is about, so fall back to the event's own.
         namespace = ref["namespace"] or item.get("namespace")
         item["url"] = (
-            object_url(cluster.slug, rt, ref["name"], namespace)
+            urls.object_url(cluster, rt, namespace, ref["name"])
             if rt and ref["name"] and (namespace or not rt.namespaced)
             else None
         )

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.plugins.manager import PluginInfo, Plugins, describe
 from kubelantern.plugins.types import PluginRoute
 from kubelantern.web import plugin_calls as calls
@@ -50,7 +50,7 @@ def plugin_data(plugins: Plugins, info: PluginInfo) -> dict[str, Any]:
         for r in plugins.routes
         if r.plugin == info.name
     ]
-    data["url"] = f"/-/plugins/{info.name}"
+    data["url"] = urls.url_for("plugin", name=info.name)
     return data
 
 
@@ -128,9 +128,9 @@ def install(state: AppState) -> list[BaseRoute]:
     calls.install(state, WebHost(state))
     state.jinja.globals["plugin_chrome"] = calls.Chrome(state)
     routes: list[BaseRoute] = [
-        Route("/-/plugins", index),
-        Route("/-/plugins/refresh", refresh, methods=["POST"]),
-        Route("/-/plugins/{name}", detail),
+        Route(urls.pattern("plugins"), index),
+        Route(urls.pattern("plugins_refresh"), refresh, methods=["POST"]),
+        Route(urls.pattern("plugin"), detail),
     ]
     for name, folder in plugins.static_dirs().items():
         routes.append(Mount(f"/-/p/{name}/static", StaticFiles(directory=folder)))

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate.inputs import integer, read_fields
@@ -106,7 +106,7 @@ async def forward_page(
         problem = "Kubelantern is read-only for this cluster: no port-forwards."
     if not problem and not decision.allowed:
         problem = decision.reason
-    object_url = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
+    object_url = urls.object_url(cluster, rt, namespace, name)
     active = [
         f.to_dict()
         for f in _forwards_of(request)
@@ -125,7 +125,7 @@ async def forward_page(
         "problem": problem,
         "forwards": active,
         "objectUrl": object_url,
-        "formUrl": object_url + "/portforward",
+        "formUrl": urls.object_url(cluster, rt, namespace, name, "portforward"),
     }
     context = None
     if not wants_json(request):
@@ -157,7 +157,7 @@ async def forward_post(
     decision = await ctx.can(
         Check(verb="create", resource="pods", subresource="portforward", namespace=namespace)
     )
-    object_url = f"/c/{cluster.slug}/namespaces/{namespace}/{rt.name}/{name}"
+    forward_url = urls.object_url(cluster, rt, namespace, name, "portforward")
     async with app_state(request).audit.audited(
         request,
         cluster,
@@ -173,11 +173,11 @@ async def forward_post(
         target = Target(kind, namespace, name, port)
         forward = await state.forwards.start(cluster, creds, target, ctx.identity, local_port)
         note.message = f"{kind}/{name}:{port} on {forward.address}"
-        note.url = object_url + "/portforward"
+        note.url = forward_url
         note.status = 201
     if wants_json(request):
         return render(request, "portforward.html", {"forward": forward.to_dict()}, status=201)
-    return RedirectResponse(state.settings.prefix + object_url + "/portforward", status_code=303)
+    return RedirectResponse(state.settings.prefix + forward_url, status_code=303)
 
 
 async def forwards_page(request: Request) -> Response:
@@ -207,5 +207,5 @@ async def stop_forward(request: Request) -> Response:
     if wants_json(request):
         return render(request, "portforwards.html", {"stopped": forward.to_dict()})
     if not back.startswith("/c/"):
-        back = "/-/portforwards"
+        back = urls.url_for("portforwards")
     return RedirectResponse(state.settings.prefix + back, status_code=303)

@@ -37,7 +37,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check
 from kubelantern.clusters.store import Cluster
 from kubelantern.web.context import cluster_context
@@ -110,7 +110,9 @@ def upstream_prefix(namespace: str, resource: str, target: str) -> str:
 
 
 def local_prefix(prefix: str, cluster: str, namespace: str, resource: str, target: str) -> str:
-    return f"{prefix}/c/{cluster}/namespaces/{namespace}/{resource}/{target}/proxy"
+    return prefix + urls.url_for(
+        "proxy", cluster=cluster, namespace=namespace, resource=resource, target=target, path=""
+    )
 
 
 def rewrite_location(location: str, upstream: str, local: str) -> str | None:
@@ -304,5 +306,16 @@ async def open_links(
         Check(verb="get", resource=resource, subresource="proxy", namespace=namespace, name=name)
     )
     for p in ports:
-        p["url"] = f"/c/{cluster.slug}/namespaces/{namespace}/{resource}/{name}:{p['port']}/proxy/"
+        target = f"{name}:{p['port']}"
+        p["url"] = (
+            urls.url_for(
+                "proxy",
+                cluster=cluster.slug,
+                namespace=namespace,
+                resource=resource,
+                target=target,
+                path="",
+            )
+            + "/"
+        )
     return {"openPorts": ports, "openAccess": decision.to_dict()}

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.resources.listing import ListQuery, ListResult, list_many, list_one
@@ -18,19 +18,6 @@ from kubelantern.web.context import cluster_context
 from kubelantern.web.nav import nav_context
 from kubelantern.web.render import render, wants_json
 from kubelantern.web.state import app_state
-
-
-def object_url(cluster: str, rt: ResourceType, name: str, namespace: str | None) -> str:
-    if rt.namespaced and namespace:
-        return f"/c/{cluster}/namespaces/{namespace}/{rt.name}/{name}"
-    return f"/c/{cluster}/{rt.name}/{name}"
-
-
-def list_url(cluster: str, rt: ResourceType, namespace: str | None) -> str:
-    if rt.namespaced and namespace:
-        return f"/c/{cluster}/namespaces/{namespace}/{rt.name}"
-    return f"/c/{cluster}/{rt.name}"
-
 
 # Query parameters of a list page that select what is shown, and so what is exported.
 EXPORT_CARRIED = ("namespaces", "labelSelector", "fieldSelector", "q", "wide")
@@ -185,7 +172,7 @@ async def list_view(
             "namespace": row.namespace,
             "cells": shape_cells(row, keep, namespace_column=ns_column),
             "created": row.created,
-            "url": object_url(cluster.slug, rt, row.name, row.namespace),
+            "url": urls.object_url(cluster, rt, row.namespace, row.name),
         }
         for row in result.rows
     ]
@@ -197,7 +184,7 @@ async def list_view(
         rows = sort_rows(rows, columns, q["sort"])
     if isinstance(result, cached.WholeList):  # the whole list was sorted: now the page
         rows = result.page(rows)
-    base = list_url(cluster.slug, rt, namespaces[0] if len(namespaces) == 1 else None)
+    base = urls.list_url(cluster, rt, namespaces[0] if len(namespaces) == 1 else None)
     keep_params = {k: v for k, v in q.items() if k not in ("continue", "prev")}
     pages = paging.pager(
         base,
@@ -237,7 +224,7 @@ async def list_view(
             "fieldSelector": q.get("fieldSelector", ""),
             "sort": q.get("sort", ""),
         },
-        "watchUrl": f"/c/{cluster.slug}/-/watch?" + urlencode(watch),
+        "watchUrl": urls.url_for("cluster_watch", watch, cluster=cluster.slug),
         "exports": export_links(request, base),
     }
     context = None

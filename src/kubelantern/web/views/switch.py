@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.web.state import app_state
 
 
@@ -30,7 +30,7 @@ async def switch_cluster(request: Request) -> Response:
             await target.discovery.resolve(kind)
         except errors.KubelanternError:
             keep = False  # the kind is not served there, or the cluster is down
-    destination = f"{state.settings.prefix}/c/{target.slug}/"
+    destination = state.settings.prefix + urls.cluster_url(target)
     if keep:
         destination += path
     return RedirectResponse(destination, status_code=303)
