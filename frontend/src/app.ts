@@ -199,24 +199,24 @@ function writeCookieList(name: string, values: string[]): void {
   document.cookie = `${name}=${encodeURIComponent(values.join(","))}; path=${path}; max-age=31536000; SameSite=Lax`;
 }
 
-/** Navigate the current view to the chosen namespaces, remembering them per cluster. */
-export function chooseNamespaces(cluster: string, chosen: string[]): void {
+/** Navigate the current view to the chosen namespaces, remembering them per cluster.
+ *
+ * The server renders where to go on the chooser (from its route table): the
+ * current kind's list in all namespaces (`data-list-url`) and a template of
+ * its list in one namespace (`data-namespaced-url`, `{namespace}` to fill in).
+ * A page of no namespaced kind (overview, nodes, create) just reloads. */
+export function chooseNamespaces(root: HTMLElement, cluster: string, chosen: string[]): void {
   writeCookieList(`kl_ns.${cluster}`, chosen);
-  const path = window.location.pathname.slice(prefix().length);
-  const base = `${prefix()}/c/${cluster}/`;
-  const rest = path.startsWith(`/c/${cluster}/`) ? path.slice(`/c/${cluster}/`.length) : "";
-  let parts = rest.split("/").filter(Boolean);
-  if (parts[0] === "namespaces" && parts.length >= 3) parts = parts.slice(2);
-  // Keep the kind when the page is a list; from a detail page go to the kind's list.
-  const kind = parts.length >= 1 && parts[0] !== "namespaces" ? parts[0] : "";
-  if (!kind) {
+  const all = root.dataset.listUrl;
+  const one = root.dataset.namespacedUrl;
+  if (!all || !one) {
     window.location.reload();
     return;
   }
   let target: string;
-  if (chosen.length === 1) target = `${base}namespaces/${chosen[0]}/${kind}`;
-  else if (chosen.length > 1) target = `${base}${kind}?namespaces=${chosen.join(",")}`;
-  else target = `${base}${kind}`;
+  if (chosen.length === 1) target = one.replace("{namespace}", encodeURIComponent(chosen[0]));
+  else if (chosen.length > 1) target = `${all}?namespaces=${chosen.join(",")}`;
+  else target = all;
   window.location.assign(target);
 }
 
@@ -225,13 +225,13 @@ function initNamespaceChooser(root: HTMLElement): void {
   const select = root.querySelector<HTMLSelectElement>("[data-ns-select]");
   select?.addEventListener("change", () => {
     const values = Array.from(select.selectedOptions).map((o) => o.value);
-    chooseNamespaces(cluster, values.includes("") ? [] : values);
+    chooseNamespaces(root, cluster, values.includes("") ? [] : values);
   });
   root.querySelector("[data-ns-apply]")?.addEventListener("click", () => {
     const all = root.querySelector<HTMLInputElement>("[data-ns-all]");
     const boxes = Array.from(root.querySelectorAll<HTMLInputElement>("[data-ns-box]"));
     const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
-    chooseNamespaces(cluster, all?.checked && chosen.length === 0 ? [] : chosen);
+    chooseNamespaces(root, cluster, all?.checked && chosen.length === 0 ? [] : chosen);
   });
   root.querySelector<HTMLFormElement>("[data-ns-add]")?.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -244,7 +244,7 @@ function initNamespaceChooser(root: HTMLElement): void {
     }
     const known = readCookieList(`kl_known_ns.${cluster}`);
     if (!known.includes(name)) writeCookieList(`kl_known_ns.${cluster}`, [...known, name]);
-    chooseNamespaces(cluster, [name]);
+    chooseNamespaces(root, cluster, [name]);
   });
 }
 

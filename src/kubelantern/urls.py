@@ -310,6 +310,26 @@ def url_for(name: str, /, query: Query | None = None, **params: str) -> str:
     return path + (f"?{urlencode(query)}" if query else "")
 
 
+def url_template(name: str, /, **params: str) -> str:
+    """A URL template (RFC 6570, level 1) for script: ``params`` filled in, the rest ``{param}``.
+
+    A TypeScript island that must build a URL from a value only the browser
+    knows (the namespace a person picks) gets this from a data attribute and
+    replaces ``{param}`` with the percent-encoded value, so the shape of the
+    path still comes from the route table.
+    """
+    route = ROUTES[name]
+    out: list[str] = []
+    for seg in route.segments:
+        if seg.literal is not None:
+            out.append(seg.literal)
+        elif seg.param in params:
+            out.append(_segment(str(seg.param), params[str(seg.param)]))
+        else:
+            out.append("{" + str(seg.param) + "}")
+    return "/" + "/".join(out) + ("/" if route.pattern.endswith("/") and out else "")
+
+
 def pattern(name: str) -> str:
     """The pattern of an application route, for Starlette's ``Route`` (same ``{param}`` syntax)."""
     route = ROUTES[name]
@@ -365,11 +385,13 @@ def object_url(
     page: str | None = None,
     *,
     action: str | None = None,
+    rest: str = "",
     query: Query | None = None,
 ) -> str:
     """The detail page of one object, or one of its pages (``page="edit"``, ``"logs"``, …).
 
-    ``action`` builds the POST target of one action (``…/actions/<action>``).
+    ``action`` builds the POST target of one action (``…/actions/<action>``);
+    ``rest`` is what follows ``logs/`` (``stream``, ``download``, ``links``).
     A namespace is left out for cluster-scoped kinds, so callers may pass
     whatever namespace the object's metadata holds.
     """
@@ -387,7 +409,7 @@ def object_url(
     else:
         raise ValueError(f"objects have no page {page!r}")
     if route == "object_logs":
-        params["rest"] = ""
+        params["rest"] = rest
     if route == "object_debug":
         del params["resource"]
     if ns is None:
@@ -395,6 +417,35 @@ def object_url(
     else:
         params["namespace"] = ns
     return url_for(route, query, **params)
+
+
+def page_url(
+    object_path: str,
+    page: str | None = None,
+    *,
+    action: str | None = None,
+    rest: str = "",
+    query: Query | None = None,
+) -> str:
+    """A page of the object whose detail path is ``object_path`` (as data carries it).
+
+    Templates get an object's path in their data (``objectUrl``) and link its
+    pages with this, so the shape of those pages stays in the route table.
+    """
+    found = parse(object_path.partition("?")[0])
+    if found is None or found.name not in ("object", "cluster_object"):
+        raise ValueError(f"{object_path!r} is not the path of an object")
+    p = found.params
+    return object_url(
+        p["cluster"],
+        p["resource"],
+        p.get("namespace"),
+        p["name"],
+        page,
+        action=action,
+        rest=rest,
+        query=query,
+    )
 
 
 def helm_url(

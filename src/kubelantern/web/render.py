@@ -8,6 +8,7 @@ template, or into JSON when the path ends in ``.json`` or the client accepts
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from kubelantern import urls
 from kubelantern.web import csp, icons, status
 from kubelantern.web.assets import Assets
 from kubelantern.web.csrf import csrf_token
@@ -91,6 +93,9 @@ def make_environment(
 ) -> Environment:
     """The Jinja2 environment; operator template dirs come first so they override.
 
+    ``url_for(route, **params)`` and the typed ``object_url``/``list_url``/
+    ``cluster_url``/``helm_url`` build links from ``kubelantern.urls`` with the
+    base URL in front; ``url(path)`` only prefixes a path the data already holds.
     ``url('/-/static/<file>')`` carries ``?v=<content hash>`` of the file
     (``web/assets.py``), so browsers may cache assets for a year and still get
     each release's new ones; templates need no helper of their own.
@@ -115,6 +120,27 @@ def make_environment(
         return prefix + path
 
     env.globals["url"] = url
+
+    def prefixed(build: Callable[..., str]) -> Callable[..., str]:
+        def with_prefix(*args: Any, **kwargs: Any) -> str:
+            return prefix + build(*args, **kwargs)
+
+        return with_prefix
+
+    # Build links from the route table (kubelantern.urls), base URL included:
+    # url_for('object', cluster=c, ...), object_url(c, 'pods', ns, name, 'logs'), ...
+    # page_url(objectUrl, 'edit') links a page of the object whose path the data holds.
+    # url_template('list', cluster=c, resource=r) leaves {namespace} for a script to fill.
+    for name in (
+        "url_for",
+        "object_url",
+        "list_url",
+        "cluster_url",
+        "helm_url",
+        "page_url",
+        "url_template",
+    ):
+        env.globals[name] = prefixed(getattr(urls, name))
     # The nonce of this response's Content-Security-Policy: inline <script> and
     # <style> elements carry it (nonce="{{ csp_nonce() }}"), nothing else may run.
     env.globals["csp_nonce"] = csp.current_nonce.get

@@ -18,6 +18,6 @@ def no_page(request: Request) -> errors.KubelanternError:
     if urls.parse_in_cluster(request.path_params["cluster"], request.path_params["rest"], other):
         return errors.MethodNotAllowed(f"{path} does not answer {request.method}")
     return errors.NoSuchPage(
-        f"No page at {path}. Addresses follow the API: "
-        "/c/<cluster>/[namespaces/<namespace>/]<resource>[/<name>[/<page>]]"
+        f"No page at {path}. Addresses follow the Kubernetes API: the cluster, then "
+        "namespaces/<namespace>/ for namespaced kinds, then <resource>, /<name>, /<page>."
     )
