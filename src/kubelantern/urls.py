@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple, Protocol
 from urllib.parse import quote, unquote, urlencode
 
@@ -93,15 +94,15 @@ class Route:
     methods: frozenset[str] = frozenset({"GET"})
     label_override: str | None = None
 
-    @property
+    @cached_property
     def segments(self) -> tuple[_Segment, ...]:
         return _compile(self.pattern)
 
-    @property
+    @cached_property
     def params(self) -> tuple[str, ...]:
         return tuple(s.param for s in self.segments if s.param is not None)
 
-    @property
+    @cached_property
     def label(self) -> str:
         """The metrics route label: the pattern without its free tail (a bounded set)."""
         if self.label_override is not None:
@@ -212,7 +213,8 @@ _COMPILED = tuple((r, r.segments) for r in _TABLE)
 
 
 def _decode(segment: str) -> str:
-    return unquote(segment, errors="surrogateescape")
+    """Invalid UTF-8 becomes U+FFFD, as the ASGI servers decode paths (never a surrogate)."""
+    return unquote(segment)
 
 
 def _match(
