@@ -18,7 +18,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.discovery import ResourceType
 from kubelantern.clusters.store import Cluster
 from kubelantern.operate import actions
@@ -111,9 +111,8 @@ async def _one(
 
 def _list_url(cluster: Cluster, rt: ResourceType, objects: list[tuple[str | None, str]]) -> str:
     spaces = {ns for ns, _ in objects}
-    if rt.namespaced and len(spaces) == 1 and None not in spaces:
-        return f"/c/{cluster.slug}/namespaces/{next(iter(spaces))}/{rt.name}"
-    return f"/c/{cluster.slug}/{rt.name}"
+    single = next(iter(spaces)) if len(spaces) == 1 else None
+    return urls.list_url(cluster, rt, single)
 
 
 async def bulk_post(request: Request, cluster: Cluster) -> Response:
