@@ -69,9 +69,12 @@ export function initPalette(prefix: () => string): void {
     const q = input.value.trim();
     const mine = ++seq;
     const cluster = currentCluster(prefix());
+    // The server renders both search URLs (kubelantern.urls): the script only
+    // fills in the cluster, it never builds a path of its own.
+    const body = document.body.dataset;
     const base = cluster
-      ? `${prefix()}/c/${encodeURIComponent(cluster)}/-/search.json`
-      : `${prefix()}/-/search.json`;
+      ? `${(body.clusterSearchUrl ?? "").replace("{cluster}", encodeURIComponent(cluster))}.json`
+      : `${body.searchUrl ?? ""}.json`;
     const resp = await fetch(`${base}?q=${encodeURIComponent(q)}`, {
       headers: { Accept: "application/json" },
     });

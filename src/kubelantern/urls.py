@@ -461,6 +461,19 @@ def helm_url(
     return url_for("helm_release", cluster=_slug(cluster), namespace=namespace, release=release)
 
 
+def cluster_of(path: str) -> str | None:
+    """The cluster slug of an app-relative, decoded path under ``/c/``; None elsewhere.
+
+    For guards that must know the cluster of every path under ``/c/{cluster}``,
+    those no route answers included (the read-only guard refuses writes before
+    any view runs, so an unknown sub-page must not slip past it).
+    """
+    parts = path.split("/", 3)
+    if len(parts) < 3 or parts[0] != "" or parts[1] != "c" or not parts[2]:
+        return None
+    return parts[2]
+
+
 def route_label(path: str) -> str:
     """The metrics label of ``path`` (decoded, app-relative): its route's pattern, or ``other``.
 

@@ -250,3 +250,21 @@ def test_url_templates_leave_what_script_fills_in() -> None:
         "/c/c%201/namespaces/{namespace}/pods"
     )
     assert urls.url_template("overview") == "/c/{cluster}/"
+
+
+@pytest.mark.parametrize(
+    ("path", "slug"),
+    [
+        ("/c/kind-a/", "kind-a"),
+        ("/c/kind-a", "kind-a"),
+        ("/c/kind a/namespaces/x/pods/y/edit", "kind a"),
+        ("/c/", None),
+        ("/c", None),
+        ("/c//pods", None),
+        ("/-/clusters/add", None),
+        ("/cx/a/", None),
+        ("c/a/", None),
+    ],
+)
+def test_cluster_of_names_the_cluster_of_every_path_under_c(path: str, slug: str | None) -> None:
+    assert urls.cluster_of(path) == slug

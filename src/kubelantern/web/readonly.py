@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.clusters.store import Cluster, ClusterStore
 from kubelantern.operate.readonly import is_read_only, refusal
 from kubelantern.settings import Settings
@@ -34,10 +34,8 @@ class ReadOnlyGuard:
         prefix = self.settings.prefix
         if prefix and path.startswith(prefix):
             path = path[len(prefix) :]
-        if not path.startswith("/c/"):
-            return None
-        slug = path[3:].split("/", 1)[0]
-        if not slug:
+        slug = urls.cluster_of(path)
+        if slug is None:
             return None
         try:
             return self.clusters.get(slug)
