@@ -461,6 +461,23 @@ def helm_url(
     return url_for("helm_release", cluster=_slug(cluster), namespace=namespace, release=release)
 
 
+def plugin_path(plugin: str, path: str = "/") -> str:
+    """A page of a plugin: its own path under ``/-/p/<plugin>``.
+
+    Plugins own the shape of what follows their name (``register_routes``), so
+    this builds a pattern or a path, never parses one; the plugin name is a
+    Python distribution/entry-point name, always one safe segment.
+    """
+    if not plugin or "/" in plugin or plugin in {".", ".."}:
+        raise BadSegment(f"{plugin!r} cannot be a plugin name in a URL")
+    return f"/-/p/{plugin}" + (path if path.startswith("/") else "/" + path)
+
+
+def plugin_static_url(plugin: str, path: str = "") -> str:
+    """A file in a plugin package's ``static/`` folder (or the folder with ``path=""``)."""
+    return plugin_path(plugin, "/static" + ("/" + path.lstrip("/") if path else ""))
+
+
 def cluster_of(path: str) -> str | None:
     """The cluster slug of an app-relative, decoded path under ``/c/``; None elsewhere.
 

@@ -268,3 +268,13 @@ def test_url_templates_leave_what_script_fills_in() -> None:
 )
 def test_cluster_of_names_the_cluster_of_every_path_under_c(path: str, slug: str | None) -> None:
     assert urls.cluster_of(path) == slug
+
+
+def test_plugin_paths_sit_under_the_plugins_own_prefix() -> None:
+    assert urls.plugin_path("hello") == "/-/p/hello/"
+    assert urls.plugin_path("hello", "/c/{cluster}") == "/-/p/hello/c/{cluster}"
+    assert urls.plugin_static_url("hello") == "/-/p/hello/static"
+    assert urls.plugin_static_url("hello", "/app.js") == "/-/p/hello/static/app.js"
+    for bad in ("", "..", "a/b"):
+        with pytest.raises(urls.BadSegment):
+            urls.plugin_path(bad)

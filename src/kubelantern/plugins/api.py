@@ -31,7 +31,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kubelantern import errors
+from kubelantern import errors, urls
 from kubelantern.auth.access import Check, Decision
 from kubelantern.clusters.credentials import Credentials
 from kubelantern.clusters.discovery import ResourceType
@@ -131,7 +131,7 @@ class Kubelantern:
 
     def static_url(self, plugin: str, path: str) -> str:
         """The URL of a file in a plugin package's ``static/`` folder."""
-        return self.url(f"/-/p/{plugin}/static/{path.lstrip('/')}")
+        return self.url(urls.plugin_static_url(plugin, path))
 
     def object_url(
         self, cluster: str, resource: Resource, name: str, namespace: str | None = None

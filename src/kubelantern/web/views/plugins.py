@@ -46,7 +46,7 @@ def plugin_data(plugins: Plugins, info: PluginInfo) -> dict[str, Any]:
     data["problems"] = [p.to_dict() for p in plugins.problems_of(info.name)]
     data["settings"] = plugins.settings_table(info.name)
     data["routes"] = [
-        {"path": f"/-/p/{r.plugin}{r.path}", "methods": list(r.methods)}
+        {"path": urls.plugin_path(r.plugin, r.path), "methods": list(r.methods)}
         for r in plugins.routes
         if r.plugin == info.name
     ]
@@ -133,7 +133,7 @@ def install(state: AppState) -> list[BaseRoute]:
         Route(urls.pattern("plugin"), detail),
     ]
     for name, folder in plugins.static_dirs().items():
-        routes.append(Mount(f"/-/p/{name}/static", StaticFiles(directory=folder)))
+        routes.append(Mount(urls.plugin_static_url(name), StaticFiles(directory=folder)))
     answers = plugins.call_named("register_routes", kl=plugins.kl)
     for route in calls.answers_of(plugins, "register_routes", answers, PluginRoute):
         if not route.path.startswith("/"):
@@ -143,7 +143,7 @@ def install(state: AppState) -> list[BaseRoute]:
         plugins.routes.append(route)
         routes.append(
             Route(
-                f"/-/p/{route.plugin}{route.path}",
+                urls.plugin_path(route.plugin, route.path),
                 endpoint(state, route),
                 methods=list(route.methods),
                 name=f"plugin:{route.plugin}:{route.name}" if route.name else None,
