@@ -250,10 +250,25 @@ class AuthStack:
     proxy_url: str
     proxy_secret: str
     tmp: Path
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def track(self, client: httpx.Client) -> httpx.Client:
+        """Close ``client`` after the test (close_clients): its sockets would leak.
+
+        Signed-in clients are handed to tests that use them to the end, so the
+        stack owns them instead of every test writing ``with``.
+        """
+        self.clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        """Close every client handed out during the test that just ran."""
+        while self.clients:
+            self.clients.pop().close()
 
     def proxy_client(self) -> httpx.Client:
         """A cookie-keeping client of the proxy that also trusts the mock provider."""
-        return httpx.Client(base_url=self.proxy_url, verify=self.oidc.ssl, timeout=30)
+        return self.track(httpx.Client(base_url=self.proxy_url, verify=self.oidc.ssl, timeout=30))
 
     def sign_in(self, user: str, *, id_ttl: str = "") -> httpx.Client:
         """Sign in through OAuth2 Proxy at the provider, as a browser would."""

@@ -62,7 +62,7 @@ def oidc_server(auth_stack: AuthStack) -> Iterator[ServerProcess]:
 
 
 def browser(server: ServerProcess, stack: AuthStack) -> httpx.Client:
-    return httpx.Client(base_url=server.url, verify=stack.oidc.ssl, timeout=30)
+    return stack.track(httpx.Client(base_url=server.url, verify=stack.oidc.ssl, timeout=30))
 
 
 def sign_in(server: ServerProcess, stack: AuthStack, user: str, id_ttl: str = "") -> httpx.Client:

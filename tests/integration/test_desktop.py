@@ -93,24 +93,24 @@ def test_without_the_key_every_request_gets_a_401_page(desktop: Desktop) -> None
 def test_the_key_becomes_a_cookie_and_leaves_the_url(
     desktop: Desktop, cluster: RealCluster
 ) -> None:
-    browser = httpx.Client(base_url=desktop.base)
-    first = browser.get(desktop.url.replace(desktop.base, ""))
-    assert first.status_code == 303
-    assert first.headers["location"] == "/"  # the key is gone from the address bar
-    cookie = first.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    token = urlsplit(desktop.url).query.split("=", 1)[1]
-    assert token not in cookie  # the cookie is derived from the key, not the key itself
-    page = browser.get("/")
-    assert page.status_code == 200
-    assert cluster.name in page.text  # the user's kubeconfig
-    clusters = browser.get("/clusters.json").json()["clusters"]
-    assert [c["name"] for c in clusters] == [cluster.name]
-    # Other query parameters survive the exchange.
-    deep = browser.get(f"/c/{cluster.name}/pods?namespaces=team-a&token={token}")
-    assert deep.status_code == 303
-    assert deep.headers["location"] == f"/c/{cluster.name}/pods?namespaces=team-a"
-    assert browser.get(deep.headers["location"]).status_code == 200
+    with httpx.Client(base_url=desktop.base) as browser:
+        first = browser.get(desktop.url.replace(desktop.base, ""))
+        assert first.status_code == 303
+        assert first.headers["location"] == "/"  # the key is gone from the address bar
+        cookie = first.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        token = urlsplit(desktop.url).query.split("=", 1)[1]
+        assert token not in cookie  # the cookie is derived from the key, not the key itself
+        page = browser.get("/")
+        assert page.status_code == 200
+        assert cluster.name in page.text  # the user's kubeconfig
+        clusters = browser.get("/clusters.json").json()["clusters"]
+        assert [c["name"] for c in clusters] == [cluster.name]
+        # Other query parameters survive the exchange.
+        deep = browser.get(f"/c/{cluster.name}/pods?namespaces=team-a&token={token}")
+        assert deep.status_code == 303
+        assert deep.headers["location"] == f"/c/{cluster.name}/pods?namespaces=team-a"
+        assert browser.get(deep.headers["location"]).status_code == 200
 
 
 WEBVIEW_PYTHON = os.environ.get("KUBELANTERN_TEST_WEBVIEW_PYTHON", "")

@@ -75,25 +75,25 @@ def test_off_by_default(admin: TestClient, cluster: RealCluster) -> None:
 def test_shell_pod_lives_for_the_session(
     shell_server: ServerProcess, cluster: RealCluster, kube: Kube
 ) -> None:
-    tc = httpx.Client(base_url=shell_server.url, timeout=90)
-    tc.get("/clusters.json")
-    hdrs = {"X-CSRF-Token": tc.cookies["kl_csrf"], "Accept": "application/json"}
-    base = f"/c/{cluster.name}/nodes/{NODE}/shell"
-    page = tc.get(base + ".json").json()
-    assert page["enabled"] is True and page["problem"] == ""
-    r = tc.post(base, headers=hdrs)
-    assert r.status_code == 201, r.text
-    result = r.json()["result"]
-    assert result["phase"] == "Running" and result["node"] == NODE
-    pod = kube.must(f"/api/v1/namespaces/{NS}/pods/{result['pod']}")
-    spec = pod["spec"]
-    assert spec["nodeName"] == NODE and spec["hostPID"] and spec["hostNetwork"]
-    assert spec["activeDeadlineSeconds"] == 3600
-    (c,) = spec["containers"]
-    assert c["securityContext"]["privileged"] is True
-    assert c["command"][:3] == ["nsenter", "--target", "1"]
-    activity = tc.get("/-/activity.json").json()["activity"]
-    assert any(e["resource"] == "pods/node-shell" and e["name"] == NODE for e in activity)
+    with httpx.Client(base_url=shell_server.url, timeout=90) as tc:
+        tc.get("/clusters.json")
+        hdrs = {"X-CSRF-Token": tc.cookies["kl_csrf"], "Accept": "application/json"}
+        base = f"/c/{cluster.name}/nodes/{NODE}/shell"
+        page = tc.get(base + ".json").json()
+        assert page["enabled"] is True and page["problem"] == ""
+        r = tc.post(base, headers=hdrs)
+        assert r.status_code == 201, r.text
+        result = r.json()["result"]
+        assert result["phase"] == "Running" and result["node"] == NODE
+        pod = kube.must(f"/api/v1/namespaces/{NS}/pods/{result['pod']}")
+        spec = pod["spec"]
+        assert spec["nodeName"] == NODE and spec["hostPID"] and spec["hostNetwork"]
+        assert spec["activeDeadlineSeconds"] == 3600
+        (c,) = spec["containers"]
+        assert c["securityContext"]["privileged"] is True
+        assert c["command"][:3] == ["nsenter", "--target", "1"]
+        activity = tc.get("/-/activity.json").json()["activity"]
+        assert any(e["resource"] == "pods/node-shell" and e["name"] == NODE for e in activity)
 
     # The terminal, as the browser opens it, against the real server process.
     token = httpx.get(shell_server.url + "/clusters.json").cookies["kl_csrf"]
