@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +25,14 @@ ON: dict[str, object] = {
 }
 
 
-def client(tmp_path: Path, **kwargs: object) -> TestClient:
+@contextlib.contextmanager
+def client(tmp_path: Path, **kwargs: object) -> Iterator[TestClient]:
+    """The app in its lifespan: a request outside it would leave connections on a dead loop."""
     options = {**ON, **kwargs}
     settings = Settings(clusters_file=str(tmp_path / "clusters.yaml"), **options)  # type: ignore[arg-type]
-    tc = TestClient(create_app(settings, clusters=[]), raise_server_exceptions=False)
-    tc.get("/")  # CSRF cookie
-    return tc
+    with TestClient(create_app(settings, clusters=[]), raise_server_exceptions=False) as tc:
+        tc.get("/")  # CSRF cookie
+        yield tc
 
 
 def post(tc: TestClient, url: str, **form: str) -> object:
