@@ -20,7 +20,6 @@ before the plugin runs, with what to do instead.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import datetime as dt
 import json
@@ -110,16 +109,7 @@ def interactive(spec: ExecConfig) -> bool:
 def _exec_info(cfg: ClusterConfig, spec: ExecConfig) -> str:
     body: dict[str, object] = {"interactive": interactive(spec)}
     if spec.provide_cluster_info:
-        cluster: dict[str, object] = {"server": cfg.server}
-        if cfg.ca_data:
-            cluster["certificate-authority-data"] = base64.b64encode(cfg.ca_data).decode()
-        if cfg.insecure_skip_tls_verify:
-            cluster["insecure-skip-tls-verify"] = True
-        if cfg.tls_server_name:
-            cluster["tls-server-name"] = cfg.tls_server_name
-        if cfg.proxy_url:
-            cluster["proxy-url"] = cfg.proxy_url
-        body["cluster"] = cluster
+        body["cluster"] = cfg.cluster_entry()
     info = {"apiVersion": spec.api_version, "kind": "ExecCredential", "spec": body}
     return json.dumps(info)
 

@@ -76,6 +76,23 @@ class ClusterConfig:
             h.update(b"\0")
         return h.hexdigest()[:16]
 
+    def cluster_entry(self) -> dict[str, Any]:
+        """The ``cluster`` entry of a kubeconfig (same keys in ExecCredential's ``spec.cluster``).
+
+        Written once for both who hand the cluster on: a private kubeconfig for the
+        helm binary, and exec plugins that ask for ``provideClusterInfo``.
+        """
+        entry: dict[str, Any] = {"server": self.server}
+        if self.ca_data:
+            entry["certificate-authority-data"] = base64.b64encode(self.ca_data).decode()
+        if self.insecure_skip_tls_verify:
+            entry["insecure-skip-tls-verify"] = True
+        if self.tls_server_name:
+            entry["tls-server-name"] = self.tls_server_name
+        if self.proxy_url:
+            entry["proxy-url"] = self.proxy_url
+        return entry
+
     def __repr__(self) -> str:  # never print secrets
         return f"ClusterConfig(name={self.name!r}, server={self.server!r}, source={self.source!r})"
 

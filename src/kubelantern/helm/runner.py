@@ -100,15 +100,7 @@ async def kubeconfig_for(client: ClusterClient, credentials: Credentials | None)
     if not client.anonymous and cert and key:
         user["client-certificate-data"] = base64.b64encode(cert).decode()
         user["client-key-data"] = base64.b64encode(key).decode()
-    entry: dict[str, Any] = {"server": config.server}
-    if config.ca_data:
-        entry["certificate-authority-data"] = base64.b64encode(config.ca_data).decode()
-    if config.insecure_skip_tls_verify:
-        entry["insecure-skip-tls-verify"] = True
-    if config.tls_server_name:
-        entry["tls-server-name"] = config.tls_server_name
-    if config.proxy_url:
-        entry["proxy-url"] = config.proxy_url
+    entry = config.cluster_entry()
     return {
         "apiVersion": "v1",
         "kind": "Config",
